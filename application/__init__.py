@@ -1,0 +1,1 @@
+"""Use cases: what the library does, written against the domain's ports only."""

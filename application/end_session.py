@@ -1,0 +1,56 @@
+"""EndSession and RevokeSession: log out this device, or another one of the same user."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.domain.events import EndReason, SessionEnded
+from platform_sessions.domain.ids import UserId, checked_id
+from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
+from platform_sessions.domain.session import UserSession
+
+
+@frozen
+class EndSession:
+    """Log out: delete the session; its token stops resolving at once, everywhere."""
+
+    sessions: UserSessionRepository
+    publisher: EventPublisher
+    clock: Clock
+
+    def __call__(self, session: UserSession, *, reason: EndReason = EndReason.LOGOUT) -> bool:
+        """Returns ``False`` if the session had already ended (logging out twice is harmless)."""
+        deleted = self.sessions.delete(session)
+        if deleted:
+            self.publisher.publish(
+                SessionEnded(
+                    user_id=session.user_id,
+                    occurred_at=self.clock.now(),
+                    session_handle=session.handle,
+                    reason=reason,
+                )
+            )
+        return deleted
+
+
+@frozen
+class RevokeSession:
+    """End one of a user's sessions by its public handle ("end this session" on a sessions page).
+
+    Raises :class:`SessionNotFound` if the user has no live session with that handle, which
+    includes handles of other users' sessions.
+    """
+
+    sessions: UserSessionRepository
+    end_session: EndSession
+    clock: Clock
+
+    def __call__(self, user_id: UserId, handle: str) -> None:
+        checked_id(user_id, "user_id")
+        checked_id(handle, "handle")
+        for session in self.sessions.list_for_user(user_id, self.clock.now()):
+            if session.handle == handle:
+                self.end_session(session, reason=EndReason.REVOKED)
+                return
+        raise SessionNotFound("the user has no live session with this handle")

@@ -1,0 +1,71 @@
+"""Every error the library raises on purpose derives from :class:`PlatformSessionsError`.
+
+Callers catch the narrow class they can act on; the web middleware maps the "no valid session"
+family to an anonymous request and :class:`StoreUnavailable` to a 503, never to a logout.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class PlatformSessionsError(Exception):
+    """Base class of every error raised by platform-sessions."""
+
+
+class InvalidInput(PlatformSessionsError, ValueError):
+    """An argument failed validation before any store was touched; nothing was changed."""
+
+
+class MalformedToken(InvalidInput):
+    """The session token is not of the format the library issues (checked before any I/O)."""
+
+
+class InvalidAttributes(InvalidInput):
+    """Session attributes are not JSON-safe or exceed the size cap."""
+
+
+class SessionNotFound(PlatformSessionsError):
+    """No live session answers to this token: it never existed, was ended, or was rotated."""
+
+
+class ExpiryReason(enum.Enum):
+    """Which of the two timeouts ended a session."""
+
+    IDLE = "idle"
+    ABSOLUTE = "absolute"
+
+
+class SessionExpired(SessionNotFound):
+    """The session exists but its idle or absolute deadline has passed.
+
+    It subclasses :class:`SessionNotFound` because, to a caller, an expired session is no
+    session; ``reason`` says which deadline passed for logs and messages.
+    """
+
+    def __init__(self, reason: ExpiryReason) -> None:
+        super().__init__(f"session expired ({reason.value} timeout)")
+        self.reason = reason
+
+
+class PlatformNotFound(PlatformSessionsError):
+    """No such platform connection for this user.
+
+    Also raised for a platform owned by another user, so that ids cannot be enumerated.
+    """
+
+
+class PlatformInactive(PlatformSessionsError):
+    """The platform connection exists and belongs to the user but is deactivated."""
+
+
+class PlatformAlreadyConnected(PlatformSessionsError):
+    """The user already connected this account (same platform type, instance and username)."""
+
+
+class ConcurrentUpdate(PlatformSessionsError):
+    """Another writer changed the record since it was read (its version moved on)."""
+
+
+class StoreUnavailable(PlatformSessionsError):
+    """A store could not answer (refused, timed out, broken): not the same as "not found"."""

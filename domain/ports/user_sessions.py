@@ -1,0 +1,85 @@
+"""Where user sessions are kept (Redis, SQL, memory), with versioned, never-resurrecting writes."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime
+
+from platform_sessions.domain.ids import SessionId, UserId
+from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.token import TokenDigest
+
+
+class UserSessionRepository(abc.ABC):
+    """The store of user sessions.
+
+    Semantics every implementation keeps (the contract tests check them):
+
+    - A store answers found, not found, or raises :class:`StoreUnavailable`; only "not found"
+      may make a caller treat a user as anonymous.
+    - Only creation creates. An update, rotation or touch of a session that is gone fails or
+      does nothing; it never brings the session back (no zombies).
+    - Updates are compare-and-set on ``version``: the write states the version it read and
+      fails with :class:`ConcurrentUpdate` if another writer got there first.
+    - Expired sessions may linger until purged but are never listed as live.
+    """
+
+    @abc.abstractmethod
+    def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
+        """Store a new session and, in the same atomic step, enforce the per-user limit.
+
+        If the user then has more than ``max_sessions`` live sessions, the least recently seen
+        others are deleted and returned (the new session is never evicted).
+        """
+
+    @abc.abstractmethod
+    def get(self, digest: TokenDigest) -> UserSession | None:
+        """The session whose token has this digest, or ``None``.
+
+        A stored record that cannot be decoded is logged and reported as ``None``.
+        """
+
+    @abc.abstractmethod
+    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+        """Apply ``changes`` if the stored version still is ``session.version``.
+
+        Returns the stored session, one version later. Raises :class:`ConcurrentUpdate` on a
+        version mismatch and :class:`SessionNotFound` if the session is gone (never recreates).
+        """
+
+    @abc.abstractmethod
+    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
+        """Move the session to a new token digest, keeping its id and data, versioned like
+        :meth:`update`. The old digest stops resolving in the same step."""
+
+    @abc.abstractmethod
+    def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
+        """Record that the session was seen at ``seen_at`` and extend its idle deadline.
+
+        Not a versioned change (the version stays). Returns the stored session, or ``None``
+        if it is gone, in which case nothing is written.
+        """
+
+    @abc.abstractmethod
+    def delete(self, session: UserSession) -> bool:
+        """Delete the session; ``False`` if it was already gone."""
+
+    @abc.abstractmethod
+    def list_for_user(self, user_id: UserId, now: datetime) -> Sequence[UserSession]:
+        """The user's sessions live at ``now``, most recently seen first."""
+
+    @abc.abstractmethod
+    def delete_all_for_user(self, user_id: UserId, *, keep: SessionId | None = None) -> Sequence[UserSession]:
+        """Delete every session of ``user_id`` except the one with id ``keep``, atomically.
+
+        Returns the deleted sessions.
+        """
+
+    @abc.abstractmethod
+    def purge_expired(self, now: datetime, *, batch_size: int = 1000) -> int:
+        """Delete sessions expired at ``now`` in batches of at most ``batch_size``.
+
+        Returns how many were deleted. Correctness never depends on it: expiry is also
+        enforced on every read.
+        """

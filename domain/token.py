@@ -1,0 +1,116 @@
+"""The session token: the secret the browser holds, and the only thing it holds.
+
+Format: ``<routing tag>.<secret>``, e.g. ``mfrggzdf.9Zq...`` (52 ASCII characters).
+
+- The secret is 32 bytes (256 bits) from :mod:`secrets`, base64url without padding.
+- The routing tag (8 base32 characters, 40 bits) is a keyed hash of the user id (see
+  :mod:`platform_sessions.domain.routing`). A store that shards by user (Redis Cluster hash
+  tags) finds the user's slot from the token alone, without an extra read, and the tag reveals
+  nothing about the user id to anyone without the routing key.
+- Stores only ever see :class:`TokenDigest`, the SHA-256 of the whole token, so a dump of a
+  store cannot be replayed as a cookie.
+
+The format is checked before any I/O: a malformed, oversized or non-ASCII token is rejected
+with :class:`MalformedToken` without touching a store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+
+from attrs import field, frozen
+
+from platform_sessions.domain.errors import MalformedToken
+
+ROUTING_TAG_LENGTH = 8
+SECRET_BYTES = 32
+_SECRET_LENGTH = 43  # base64url of 32 bytes, padding stripped
+TOKEN_LENGTH = ROUTING_TAG_LENGTH + 1 + _SECRET_LENGTH
+
+_TAG_PATTERN = re.compile(r"[a-z2-7]{8}")
+_TOKEN_PATTERN = re.compile(r"([a-z2-7]{8})\.([A-Za-z0-9_-]{43})")
+_DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_tag(_: object, __: object, value: str) -> None:
+    if not _TAG_PATTERN.fullmatch(value):
+        raise MalformedToken("a routing tag is 8 lowercase base32 characters")
+
+
+def _check_digest(_: object, __: object, value: str) -> None:
+    if not _DIGEST_PATTERN.fullmatch(value):
+        raise ValueError("a token digest is 64 lowercase hex characters")
+
+
+@frozen
+class RoutingTag:
+    """Locates a user's keys in a sharded store without revealing the user id."""
+
+    value: str = field(validator=_check_tag)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@frozen
+class TokenDigest:
+    """SHA-256 of a session token, hex encoded: the only form of a token a store sees."""
+
+    hex: str = field(validator=_check_digest)
+
+    def __str__(self) -> str:
+        return self.hex
+
+
+@frozen(repr=False)
+class SessionToken:
+    """A session token the library issued. Build it with :meth:`issue` or :meth:`parse`."""
+
+    value: str
+
+    @classmethod
+    def issue(cls, routing_tag: RoutingTag) -> SessionToken:
+        """A fresh token for a user whose keys live under ``routing_tag``."""
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(SECRET_BYTES)).rstrip(b"=")
+        return cls(f"{routing_tag.value}.{secret.decode('ascii')}")
+
+    @classmethod
+    def parse(cls, raw: object) -> SessionToken:
+        """Check the format of an untrusted token (a cookie, a header) without any I/O.
+
+        Raises :class:`MalformedToken`, and nothing else, for any input that is not a token of
+        the format the library issues.
+        """
+        if isinstance(raw, bytes):
+            # Only ASCII can be a token; decoding anything else would be guesswork.
+            if len(raw) != TOKEN_LENGTH or not raw.isascii():
+                raise MalformedToken("a session token is 52 ASCII characters")
+            raw = raw.decode("ascii")
+        if not isinstance(raw, str):
+            raise MalformedToken("a session token is a string")
+        # Length first: a megabyte of cookie is rejected before any pattern work.
+        if len(raw) != TOKEN_LENGTH or not raw.isascii():
+            raise MalformedToken("a session token is 52 ASCII characters")
+        if _TOKEN_PATTERN.fullmatch(raw) is None:
+            raise MalformedToken("a session token is <routing tag>.<secret>")
+        return cls(raw)
+
+    @property
+    def routing_tag(self) -> RoutingTag:
+        """The tag that locates the owner's keys."""
+        return RoutingTag(self.value[:ROUTING_TAG_LENGTH])
+
+    @property
+    def digest(self) -> TokenDigest:
+        """What stores key the session by."""
+        return TokenDigest(hashlib.sha256(self.value.encode("ascii")).hexdigest())
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        # Never print a live credential into a log or a traceback.
+        return f"SessionToken({self.routing_tag.value}.…)"

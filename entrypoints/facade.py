@@ -1,0 +1,207 @@
+"""The facade applications call: one method per use case, plain arguments in, read models out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from platform_sessions.application.connect_platform import ConnectPlatform
+from platform_sessions.application.end_all_sessions import EndAllSessions
+from platform_sessions.application.end_session import EndSession, RevokeSession
+from platform_sessions.application.list_sessions import ListSessions
+from platform_sessions.application.platform_activation import ActivatePlatform, DeactivatePlatform
+from platform_sessions.application.purge_expired_sessions import PurgeExpiredSessions
+from platform_sessions.application.remove_platform import RemovePlatform
+from platform_sessions.application.resolve_session import ResolveSession
+from platform_sessions.application.results import RotatedSession, StartedSession, SwitchOutcome
+from platform_sessions.application.rotate_session import RotateSession
+from platform_sessions.application.set_default_platform import SetDefaultPlatform
+from platform_sessions.application.start_session import StartSession
+from platform_sessions.application.switch_platform import SwitchPlatform
+from platform_sessions.application.update_platform import UpdatePlatform
+from platform_sessions.domain.attributes import JsonValue
+from platform_sessions.domain.client import ClientInfo
+from platform_sessions.domain.context import SessionContext, SessionSummary
+from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.domain.ids import PlatformId, UserId
+from platform_sessions.domain.platform import PlatformConnection
+from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.ports import Clock, EventPublisher, PlatformDirectory
+from platform_sessions.domain.session import UserSession
+
+logger = logging.getLogger(__name__)
+
+SessionRef = str | SessionContext | UserSession
+"""A session as a caller knows it: the raw token, or what resolving it gave this request.
+
+Passing the context a request already resolved saves a store read."""
+
+
+class PlatformSessions:
+    """User sessions and platform connections, whatever the storage behind them.
+
+    Build it with :func:`platform_sessions.entrypoints.bootstrap`.
+    """
+
+    def __init__(
+        self,
+        *,
+        start: StartSession,
+        resolve: ResolveSession,
+        switch: SwitchPlatform,
+        rotate: RotateSession,
+        end: EndSession,
+        revoke: RevokeSession,
+        end_all: EndAllSessions,
+        list_sessions: ListSessions,
+        purge: PurgeExpiredSessions,
+        connect_platform: ConnectPlatform,
+        update_platform: UpdatePlatform,
+        set_default_platform: SetDefaultPlatform,
+        deactivate_platform: DeactivatePlatform,
+        activate_platform: ActivatePlatform,
+        remove_platform: RemovePlatform,
+        directory: PlatformDirectory,
+        events: EventPublisher,
+        clock: Clock,
+        policy: SessionPolicy,
+    ) -> None:
+        self._start = start
+        self._resolve = resolve
+        self._switch = switch
+        self._rotate = rotate
+        self._end = end
+        self._revoke = revoke
+        self._end_all = end_all
+        self._list_sessions = list_sessions
+        self._purge = purge
+        self._connect_platform = connect_platform
+        self._update_platform = update_platform
+        self._set_default_platform = set_default_platform
+        self._deactivate_platform = deactivate_platform
+        self._activate_platform = activate_platform
+        self._remove_platform = remove_platform
+        self._directory = directory
+        self.events = events
+        self.clock = clock
+        self.policy = policy
+
+    # User sessions
+
+    def start_session(
+        self,
+        user_id: UserId,
+        *,
+        platform_id: PlatformId | None = None,
+        user_agent: str = "",
+        ip_address: str = "",
+        attributes: Mapping[str, JsonValue] | None = None,
+    ) -> StartedSession:
+        """Log in an authenticated user; the returned token goes into the cookie."""
+        return self._start(
+            user_id,
+            platform_id=platform_id,
+            client=ClientInfo(user_agent=user_agent, ip_address=ip_address),
+            attributes=attributes,
+        )
+
+    def resolve(self, token: object, *, platform_override: PlatformId | None = None) -> SessionContext:
+        """The session context of a request's token (see :class:`ResolveSession`)."""
+        return self._resolve(token, platform_override=platform_override)
+
+    def switch_platform(self, current: SessionRef, platform_id: PlatformId) -> SwitchOutcome:
+        """Make ``platform_id`` the session's active platform (see :class:`SwitchPlatform`)."""
+        return self._switch(self._session(current), platform_id)
+
+    def rotate(self, current: SessionRef) -> RotatedSession:
+        """Give the session a new token; the old one stops working."""
+        return self._rotate(self._session(current))
+
+    def end_session(self, current: SessionRef) -> bool:
+        """Log out; ``False`` if there was no live session to end."""
+        try:
+            session = self._session(current)
+        except SessionNotFound:
+            return False
+        return self._end(session)
+
+    def revoke_session(self, user_id: UserId, handle: str) -> None:
+        """End one of the user's sessions by the handle a sessions page showed."""
+        self._revoke(user_id, handle)
+
+    def end_all_sessions(self, user_id: UserId, *, keep: SessionRef | None = None) -> int:
+        """End every session of the user, except ``keep`` if given; returns how many ended."""
+        kept = self._session(keep) if keep is not None else None
+        return self._end_all(user_id, keep=kept)
+
+    def list_sessions(self, user_id: UserId, *, current: SessionRef | None = None) -> list[SessionSummary]:
+        """The user's live sessions, most recently seen first; ``current`` is marked."""
+        current_id = self._session(current).session_id if current is not None else None
+        return self._list_sessions(user_id, current=current_id)
+
+    def purge_expired(self, *, batch_size: int = 1000) -> int:
+        """Delete expired sessions in batches; returns how many."""
+        return self._purge(batch_size=batch_size)
+
+    # Platform connections
+
+    def list_platforms(self, user_id: UserId) -> Sequence[PlatformConnection]:
+        """The user's platform connections, active or not."""
+        return self._directory.list_for_user(user_id)
+
+    def connect_platform(
+        self,
+        user_id: UserId,
+        *,
+        name: str,
+        platform_type: str,
+        instance_url: str,
+        username: str,
+        make_default: bool = False,
+    ) -> PlatformConnection:
+        """Connect an account; a user's first platform becomes their default."""
+        return self._connect_platform(
+            user_id,
+            name=name,
+            platform_type=platform_type,
+            instance_url=instance_url,
+            username=username,
+            make_default=make_default,
+        )
+
+    def update_platform(
+        self,
+        user_id: UserId,
+        platform_id: PlatformId,
+        *,
+        name: str | None = None,
+        instance_url: str | None = None,
+        username: str | None = None,
+    ) -> PlatformConnection:
+        """Rename a connection or correct its instance URL or username."""
+        return self._update_platform(
+            user_id, platform_id, name=name, instance_url=instance_url, username=username
+        )
+
+    def set_default_platform(self, user_id: UserId, platform_id: PlatformId) -> PlatformConnection:
+        """Make an active platform the user's default."""
+        return self._set_default_platform(user_id, platform_id)
+
+    def deactivate_platform(self, user_id: UserId, platform_id: PlatformId) -> PlatformConnection:
+        """Take a platform out of use; sessions on it move to the default."""
+        return self._deactivate_platform(user_id, platform_id)
+
+    def activate_platform(self, user_id: UserId, platform_id: PlatformId) -> PlatformConnection:
+        """Put a deactivated platform back into use."""
+        return self._activate_platform(user_id, platform_id)
+
+    def remove_platform(self, user_id: UserId, platform_id: PlatformId) -> None:
+        """Disconnect an account for good."""
+        self._remove_platform(user_id, platform_id)
+
+    def _session(self, ref: SessionRef) -> UserSession:
+        if isinstance(ref, UserSession):
+            return ref
+        if isinstance(ref, SessionContext):
+            return ref.session
+        return self._resolve(ref).session
