@@ -55,9 +55,8 @@ def run_walkthrough(sessions: PlatformSessions, say: Printer = print) -> None:
     phone = sessions.start_session("alice", user_agent="Safari on iOS", ip_address="198.51.100.7")
     override = sessions.resolve(str(laptop.token), platform_override=mastodon.id)
     stays_on = sessions.resolve(str(laptop.token))
-    say(
-        f"   the override tab works on {_platform_name(override)}; the session stays on {_platform_name(stays_on)}"
-    )
+    say(f"   the override tab works on {_platform_name(override)}")
+    say(f"   the session itself stays on {_platform_name(stays_on)}")
 
     say("6. the laptop session's token is rotated (e.g. after a password change)")
     rotated = sessions.rotate(str(laptop.token))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from platform_sessions.application.connect_platform import ConnectPlatform
 from platform_sessions.application.end_all_sessions import EndAllSessions
@@ -85,6 +85,26 @@ class PlatformSessions:
         self.events = events
         self.clock = clock
         self.policy = policy
+        self._closers: list[Callable[[], None]] = []
+
+    def add_closer(self, closer: Callable[[], None]) -> None:
+        """Register something to release on :meth:`close` (pools, clients, engines)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Release connections and pools; the facade is unusable afterwards."""
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception:
+                logger.exception("closing a resource failed")
+
+    def __enter__(self) -> PlatformSessions:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     # User sessions
 

@@ -9,6 +9,8 @@ import pytest
 from platform_sessions.adapters.memory import ManualClock
 from platform_sessions.domain.policy import SessionPolicy
 
+pytest_plugins = ["tests.support.services"]
+
 
 @pytest.fixture
 def policy() -> SessionPolicy:
