@@ -57,9 +57,14 @@ class RoutingTag:
 
 @frozen
 class TokenDigest:
-    """SHA-256 of a session token, hex encoded: the only form of a token a store sees."""
+    """SHA-256 of a session token, hex encoded: the only form of a token a store sees.
+
+    It keeps the token's routing tag (not secret: it is in the clear in the cookie) so that a
+    store sharded by user finds the owner's slot from the digest alone.
+    """
 
     hex: str = field(validator=_check_digest)
+    routing_tag: RoutingTag
 
     def __str__(self) -> str:
         return self.hex
@@ -106,7 +111,7 @@ class SessionToken:
     @property
     def digest(self) -> TokenDigest:
         """What stores key the session by."""
-        return TokenDigest(hashlib.sha256(self.value.encode("ascii")).hexdigest())
+        return TokenDigest(hashlib.sha256(self.value.encode("ascii")).hexdigest(), self.routing_tag)
 
     def __str__(self) -> str:
         return self.value

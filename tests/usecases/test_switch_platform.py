@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from platform_sessions.domain.errors import (
+    ConcurrentUpdate,
+    PlatformInactive,
+    PlatformNotFound,
+    SessionNotFound,
+)
+from platform_sessions.domain.events import PlatformSwitched
+from platform_sessions.domain.session import SessionChanges
+
+
+def test_a_switch_changes_the_platform_stamps_last_used_and_tells_others(world):
+    mastodon, pixelfed = world.connect_two()
+    started = world.start("alice")
+    now = world.clock.now()
+    outcome = world.switch(started.context.session, pixelfed.id)
+    assert outcome.changed
+    assert outcome.new_token is None
+    assert outcome.session.active_platform_id == pixelfed.id
+    assert outcome.session.version == started.context.session.version + 1
+    assert world.resolve(str(started.token)).platform.id == pixelfed.id
+    assert world.directory.get("alice", pixelfed.id).last_used_at == now
+    [event] = world.events(PlatformSwitched)
+    assert (event.from_platform_id, event.to_platform_id) == (mastodon.id, pixelfed.id)
+    assert event.session_handle == started.context.handle
+
+
+def test_switching_to_the_active_platform_changes_nothing(world):
+    mastodon, _ = world.connect_two()
+    started = world.start("alice")
+    writes = world.sessions.writes()
+    outcome = world.switch(started.context.session, mastodon.id)
+    assert not outcome.changed
+    assert world.sessions.writes() == writes
+    assert world.events(PlatformSwitched) == []
+    assert world.directory.get("alice", mastodon.id).last_used_at is None
+
+
+def test_a_double_click_is_harmless(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+    first = world.switch(started.context.session, pixelfed.id)
+    second = world.switch(started.context.session, pixelfed.id)  # the same stale read, again
+    assert first.changed
+    assert not second.changed
+    assert world.sessions.get(started.token.digest).version == started.context.session.version + 1
+
+
+def test_switching_to_another_users_platform_is_not_found(world):
+    world.connect_two()
+    _, bobs = world.connect_two("bob")
+    started = world.start("alice")
+    with pytest.raises(PlatformNotFound):
+        world.switch(started.context.session, bobs.id)
+    assert "update" not in world.sessions.calls
+
+
+def test_switching_to_an_unknown_platform_is_not_found(world):
+    started = world.start("alice")
+    with pytest.raises(PlatformNotFound):
+        world.switch(started.context.session, "nope")
+
+
+def test_switching_to_an_inactive_platform_is_refused(world):
+    _, pixelfed = world.connect_two()
+    world.deactivate("alice", pixelfed.id)
+    started = world.start("alice")
+    with pytest.raises(PlatformInactive):
+        world.switch(started.context.session, pixelfed.id)
+
+
+def test_a_concurrent_change_is_reread_and_retried_without_losing_it(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+    read = started.context.session
+
+    def another_request_sets_attributes() -> None:
+        world.sessions.before_update = None
+        world.sessions.update(read, SessionChanges(attributes={"theme": "dark"}))
+
+    world.sessions.before_update = another_request_sets_attributes
+    outcome = world.switch(read, pixelfed.id)
+    stored = world.sessions.get(started.token.digest)
+    assert outcome.changed
+    assert stored.active_platform_id == pixelfed.id
+    assert stored.attributes == {"theme": "dark"}  # the other writer's change survived
+    assert stored.version == read.version + 2
+
+
+def test_endless_conflicts_end_in_concurrent_update(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+
+    def someone_always_gets_there_first() -> None:
+        current = world.sessions.get(started.token.digest)
+        hook, world.sessions.before_update = world.sessions.before_update, None
+        world.sessions.update(current, SessionChanges(attributes={"n": current.version}))
+        world.sessions.before_update = hook
+
+    world.sessions.before_update = someone_always_gets_there_first
+    with pytest.raises(ConcurrentUpdate):
+        world.switch(started.context.session, pixelfed.id)
+    assert world.events(PlatformSwitched) == []
+
+
+def test_a_switch_of_an_ended_session_never_brings_it_back(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+    world.end(started.context.session)
+    with pytest.raises(SessionNotFound):
+        world.switch(started.context.session, pixelfed.id)
+    assert world.sessions.get(started.token.digest) is None
+
+
+def test_the_policy_can_rotate_the_token_on_every_switch(world):
+    _, pixelfed = world.connect_two()
+    world.policy = attrs.evolve(world.policy, rotate_token_on_switch=True)
+    started = world.start("alice")
+    outcome = world.switch(started.context.session, pixelfed.id)
+    assert outcome.new_token is not None
+    with pytest.raises(SessionNotFound):
+        world.resolve(str(started.token))
+    assert world.resolve(str(outcome.new_token)).platform.id == pixelfed.id
