@@ -13,6 +13,7 @@ from platform_sessions.domain.ports import UserSessionRepository
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, UserSession
 from tests.builders import ROUTING_KEY, a_session
+from tests.contracts.differential import run_random_operations
 
 MANY = 100
 
@@ -236,3 +237,8 @@ class UserSessionRepositoryContract:
         assert repository.get(live.token_digest) == live
         assert all(repository.get(s.token_digest) is None or purged == 0 for s in expired)
         assert repository.purge_expired(clock.now(), batch_size=2) == 0
+
+    # everything at once
+
+    def test_random_operations_answer_exactly_as_the_fake_does(self, repository, clock, policy):
+        assert run_random_operations(repository, clock, policy, steps=200, seed=20261125) == 200
