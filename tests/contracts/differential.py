@@ -72,8 +72,8 @@ def run_random_operations(
                 name, calls = "get", (lambda r, d=read.token_digest: r.get(d))
             else:
                 name, calls = "list", (lambda r, u=read.user_id, t=now: r.list_for_user(u, t))
-        expected = _outcome(lambda: calls(fake))
-        actual = _outcome(lambda: calls(adapter))
+        expected = _outcome(lambda op=calls: op(fake))
+        actual = _outcome(lambda op=calls: op(adapter))
         assert (expected[0], _normalised(expected[1])) == (actual[0], _normalised(actual[1])), (
             f"step {step}: {name} answered {actual!r}, the fake {expected!r}"
         )
