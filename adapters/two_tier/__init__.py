@@ -1,0 +1,1 @@
+"""Redis in front, the database behind: write-through, fallback, recovery (see architecture.md)."""
