@@ -41,6 +41,15 @@ def _check_json_safe(value: object, path: str, depth: int) -> None:
     raise InvalidAttributes(f"{path} is a {type(value).__name__}, which JSON cannot hold")
 
 
+def _plain(value: object) -> object:
+    """A copy made of plain dicts and lists (read-only views and tuples included)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def checked_attributes(value: object) -> dict[str, JsonValue]:
     """Validate and return a plain-dict copy of an attributes map.
 
@@ -62,4 +71,6 @@ def checked_attributes(value: object) -> dict[str, JsonValue]:
 
 def encode_attributes(value: Mapping[str, JsonValue]) -> str:
     """The canonical JSON text of an attributes map, as every store keeps it."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        _plain(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False
+    )

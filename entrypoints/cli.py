@@ -1,50 +1,392 @@
-"""The ``platform-sessions`` command line."""
+"""The ``platform-sessions`` command line: the demo, and the operators' commands.
+
+Storage comes from ``--redis-url`` / ``--database-url`` or the environment variables
+``PLATFORM_SESSIONS_REDIS_URL`` / ``PLATFORM_SESSIONS_DATABASE_URL`` (an option wins), and
+defaults to the embedded storage. Errors are one line on stderr and a non-zero exit status;
+``PLATFORM_SESSIONS_DEBUG=1`` shows the traceback of an unexpected one.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.domain.errors import PlatformSessionsError
 from platform_sessions.entrypoints.bootstrap import bootstrap
+from platform_sessions.entrypoints.cli_progress import ProgressBar, elapsed_since
 from platform_sessions.entrypoints.demo_walkthrough import describe_event, run_walkthrough
+from platform_sessions.entrypoints.facade import PlatformSessions
+
+PROGRAM = "platform-sessions"
+REDIS_URL_ENV = "PLATFORM_SESSIONS_REDIS_URL"
+DATABASE_URL_ENV = "PLATFORM_SESSIONS_DATABASE_URL"
+DEBUG_ENV = "PLATFORM_SESSIONS_DEBUG"
+DEFAULT_DEMO_PORT = 8000
+
+# Where `db upgrade` finds upgrade_database: the entry points if they re-export it, else the
+# SQL adapters that define it.
+_UPGRADE_DATABASE_HOMES = ("platform_sessions.entrypoints", "platform_sessions.adapters.sqlalchemy")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="platform-sessions",
-        description="User sessions across several connected platform accounts.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("demo", help="walk through the session lifecycle on the embedded storage")
-    return parser
+class CliError(Exception):
+    """A failure to report as one line, without a traceback."""
 
 
-def _demo() -> int:
+# --- storage options ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class StorageOption:
+    """A storage URL and where it came from (for error messages)."""
+
+    parameter: str  # bootstrap()'s keyword, e.g. "redis_url"
+    value: str
+    source: str  # "--redis-url" or "PLATFORM_SESSIONS_REDIS_URL"
+
+
+def storage_options(arguments: argparse.Namespace, environ: Mapping[str, str]) -> list[StorageOption]:
+    """The storage URLs given on the command line or in the environment (options win)."""
+    chosen = []
+    for parameter, flag, variable in (
+        ("redis_url", "--redis-url", REDIS_URL_ENV),
+        ("database_url", "--database-url", DATABASE_URL_ENV),
+    ):
+        value = getattr(arguments, parameter, None)
+        if value:
+            chosen.append(StorageOption(parameter, value, flag))
+        elif environ.get(variable, "").strip():
+            chosen.append(StorageOption(parameter, environ[variable].strip(), variable))
+    return chosen
+
+
+def masked(url: str) -> str:
+    """``url`` without its password, for printing."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if port is not None:
+        host = f"{host}:{port}"
+    netloc = f"{parts.username or ''}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def describe_storage(options: Sequence[StorageOption]) -> str:
+    """E.g. ``"Redis at redis://127.0.0.1:6379/0"``, or the embedded default."""
+    if not options:
+        return "embedded default"
+    names = {"redis_url": "Redis", "database_url": "database"}
+    return ", ".join(f"{names[o.parameter]} at {masked(o.value)}" for o in options)
+
+
+def open_sessions(options: Sequence[StorageOption]) -> PlatformSessions:
+    """``bootstrap(...)`` with the chosen storage; a clear error for storages this version lacks."""
+    accepted = inspect.signature(bootstrap).parameters
+    for option in options:
+        if option.parameter not in accepted:
+            kind = "Redis" if option.parameter == "redis_url" else "SQL database"
+            raise CliError(
+                f"{option.source} is set, but this version of platform-sessions has no {kind} storage"
+            )
+    configured: dict[str, Any] = {option.parameter: option.value for option in options}
+    return bootstrap(**configured)
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def _walkthrough(_: argparse.Namespace, __: Sequence[StorageOption]) -> int:
+    # Always in memory: the walkthrough invents users, which a real store should not get.
     publisher = InMemoryEventPublisher()
     publisher.subscribe(lambda event: print(f"      event: {describe_event(event)}"))
-    sessions = bootstrap(storage="memory", event_publisher=publisher)
-    print("platform-sessions demo: the lifecycle of a user session, on in-memory storage\n")
-    run_walkthrough(sessions)
-    print("\nDone. Every step above went through the same use cases a web application calls.")
+    with bootstrap(storage="memory", event_publisher=publisher) as sessions:
+        print("platform-sessions walkthrough: the lifecycle of a user session, on in-memory storage\n")
+        run_walkthrough(sessions)
+        print("\nDone. Every step above went through the same use cases a web application calls.")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    arguments = _build_parser().parse_args(argv)
+def _demo(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    # Imported here: the demo's modules are only needed by this command.
+    from platform_sessions.entrypoints.web.demo import serve_demo
+
+    with open_sessions(options) as sessions:
+        try:
+            serve_demo(
+                sessions,
+                port=arguments.port,
+                open_browser=not arguments.no_browser,
+                storage=describe_storage(options),
+            )
+        except OSError as error:
+            raise CliError(
+                f"cannot serve on 127.0.0.1:{arguments.port} ({error.strerror or error}); "
+                "pick another port with --port"
+            ) from None
+    return 0
+
+
+def _db_upgrade(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    database = next((o for o in options if o.parameter == "database_url"), None)
+    if database is None:
+        raise CliError(f"db upgrade needs --database-url or {DATABASE_URL_ENV}")
+    upgrade = _find_function("upgrade_database", _UPGRADE_DATABASE_HOMES)
+    if upgrade is None:
+        raise CliError("db upgrade needs the SQL storage, which this version of platform-sessions lacks")
+    started = time.perf_counter()
+    upgrade(database.value)
+    print(f"database at {masked(database.value)} is at the current schema ({elapsed_since(started)})")
+    return 0
+
+
+_SESSION_ROW = "{:<24}  {:<19}  {:<19}  {:<15}  {:<24}  {}"
+
+
+def _sessions_list(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    with open_sessions(options) as sessions:
+        summaries = sessions.list_sessions(arguments.user_id)
+    if not summaries:
+        print(f"no live sessions for user {arguments.user_id!r}")
+        return 0
+    print(_SESSION_ROW.format("HANDLE", "LAST SEEN (UTC)", "EXPIRES (UTC)", "IP", "PLATFORM", "DEVICE"))
+    for s in summaries:
+        print(
+            _SESSION_ROW.format(
+                s.handle,
+                f"{s.last_seen_at:%Y-%m-%d %H:%M:%S}",
+                f"{s.expires_at:%Y-%m-%d %H:%M:%S}",
+                s.client.ip_address or "-",
+                s.active_platform_id or "-",
+                s.client.user_agent or "-",
+            )
+        )
+    print(f"{len(summaries)} live session{'' if len(summaries) == 1 else 's'} for user {arguments.user_id!r}")
+    return 0
+
+
+def _sessions_end_all(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    with open_sessions(options) as sessions:
+        ended = sessions.end_all_sessions(arguments.user_id)
+    print(f"ended {ended} session{'' if ended == 1 else 's'} of user {arguments.user_id!r}")
+    return 0
+
+
+def _purge_expired(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    with open_sessions(options) as sessions:
+        progress = ProgressBar("purging expired sessions", sys.stderr)
+        started = time.perf_counter()
+        try:
+            purged = _with_progress(sessions.purge_expired, progress, batch_size=arguments.batch_size)
+        finally:
+            progress.close()
+    print(
+        f"purged {purged} expired session{'' if purged == 1 else 's'} in {elapsed_since(started)} "
+        f"(batches of {arguments.batch_size})"
+    )
+    return 0
+
+
+def _rewarm(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    with open_sessions(options) as sessions:
+        rewarm = getattr(sessions, "rewarm", None)
+        if not callable(rewarm):
+            raise CliError(
+                "rewarm needs the two-tier storage (Redis in front of the database), not in this version"
+            )
+        progress = ProgressBar("loading live sessions into Redis", sys.stderr)
+        started = time.perf_counter()
+        try:
+            result = _with_progress(rewarm, progress)
+        finally:
+            progress.close()
+    print(f"rewarm done in {elapsed_since(started)}: {_one_line(result)}")
+    return 0
+
+
+def _health(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+    with open_sessions(options) as sessions:
+        health = getattr(sessions, "health", None)
+        if not callable(health):
+            raise CliError(
+                "health needs the two-tier storage (Redis in front of the database), not in this version"
+            )
+        report = health()
+    fields = _fields(report)
+    if fields is None:
+        print(report)
+    else:
+        for key, value in fields.items():
+            print(f"{key}: {value}")
+    healthy = fields.get("healthy", fields.get("ok", True)) if fields is not None else True
+    return 0 if healthy is not False else 1
+
+
+def _with_progress(operation: Callable[..., Any], progress: ProgressBar, **arguments: Any) -> Any:
+    """Run ``operation``, passing ``progress=`` if it reports progress, else with a spinner."""
+    if "progress" in inspect.signature(operation).parameters:
+        return operation(progress=progress.update, **arguments)
+    return progress.spinning_while(lambda: operation(**arguments))
+
+
+def _fields(value: object) -> dict[str, Any] | None:
+    if attrs.has(type(value)):
+        return attrs.asdict(value)  # type: ignore[arg-type]
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return None
+
+
+def _one_line(value: object) -> str:
+    fields = _fields(value)
+    if fields is None:
+        return str(value)
+    return ", ".join(f"{key}={item}" for key, item in fields.items())
+
+
+def _find_function(name: str, homes: Sequence[str]) -> Callable[..., Any] | None:
+    for home in homes:
+        try:
+            module = importlib.import_module(home)
+        except ImportError:
+            continue
+        function = getattr(module, name, None)
+        if callable(function):
+            return function  # type: ignore[no-any-return]
+    return None
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
     try:
-        if arguments.command == "demo":
-            return _demo()
-    except PlatformSessionsError as error:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is between 0 and 65535, not {port}")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+Command = Callable[[argparse.Namespace, Sequence[StorageOption]], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (each command's function is in ``run``)."""
+    # The storage options are accepted before or after the command name; SUPPRESS keeps a
+    # subcommand from overwriting a value given before it.
+    storage = argparse.ArgumentParser(add_help=False)
+    storage.add_argument(
+        "--redis-url", default=argparse.SUPPRESS, metavar="URL", help=f"Redis to use (or ${REDIS_URL_ENV})"
+    )
+    storage.add_argument(
+        "--database-url",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help=f"SQLAlchemy database URL to use (or ${DATABASE_URL_ENV})",
+    )
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="User sessions across several connected platform accounts.",
+        parents=[storage],
+        epilog="Without a storage option or variable, commands use the embedded storage.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", parents=[storage], help="serve the demo web application on 127.0.0.1")
+    demo.add_argument(
+        "--port", type=_port, default=DEFAULT_DEMO_PORT, help="port (default 8000; 0 picks one)"
+    )
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.set_defaults(run=_demo)
+
+    walkthrough = commands.add_parser("walkthrough", help="print a session's whole lifecycle, in memory")
+    walkthrough.set_defaults(run=_walkthrough)
+
+    database = commands.add_parser("db", help="database schema")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = database_commands.add_parser("upgrade", parents=[storage], help="upgrade to the current schema")
+    upgrade.set_defaults(run=_db_upgrade)
+
+    sessions = commands.add_parser("sessions", help="a user's sessions")
+    sessions_commands = sessions.add_subparsers(dest="sessions_command", required=True, metavar="COMMAND")
+    listing = sessions_commands.add_parser("list", parents=[storage], help="list a user's live sessions")
+    listing.add_argument("user_id", metavar="USER_ID")
+    listing.set_defaults(run=_sessions_list)
+    end_all = sessions_commands.add_parser("end-all", parents=[storage], help="end all of a user's sessions")
+    end_all.add_argument("user_id", metavar="USER_ID")
+    end_all.set_defaults(run=_sessions_end_all)
+
+    purge = commands.add_parser("purge-expired", parents=[storage], help="delete expired sessions in batches")
+    purge.add_argument("--batch-size", type=_positive, default=1000, help="sessions per batch (default 1000)")
+    purge.set_defaults(run=_purge_expired)
+
+    rewarm = commands.add_parser("rewarm", parents=[storage], help="load all live sessions into Redis")
+    rewarm.set_defaults(run=_rewarm)
+
+    health = commands.add_parser("health", parents=[storage], help="storage reachability and counters")
+    health.set_defaults(run=_health)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    environment = os.environ if environ is None else environ
+    arguments = build_parser().parse_args(argv)
+    command: Command = arguments.run
+    try:
+        return command(arguments, storage_options(arguments, environment))
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return 130
+    except (CliError, PlatformSessionsError) as error:
         # One clear line and a non-zero status; a traceback helps nobody at a prompt.
-        print(f"platform-sessions: {type(error).__name__}: {error}", file=sys.stderr)
+        print(f"{PROGRAM}: {_error_line(error)}", file=sys.stderr)
         return 1
-    return 2
+    except Exception as error:
+        if environment.get(DEBUG_ENV) == "1":
+            raise
+        print(
+            f"{PROGRAM}: {type(error).__name__}: {_error_line(error)} ({DEBUG_ENV}=1 shows details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _error_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, PlatformSessionsError):
+        text = f"{type(error).__name__}: {text}"
+    return text
 
 
 if __name__ == "__main__":

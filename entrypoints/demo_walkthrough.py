@@ -1,4 +1,4 @@
-"""The walkthrough behind ``platform-sessions demo``: the whole lifecycle, printed step by step."""
+"""The walkthrough behind ``platform-sessions walkthrough``: the whole lifecycle, printed step by step."""
 
 from __future__ import annotations
 

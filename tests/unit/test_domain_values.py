@@ -87,6 +87,12 @@ def test_attributes_are_json_safe_and_capped():
             checked_attributes(bad)
 
 
+def test_attributes_read_back_from_a_session_can_be_written_again():
+    session = a_session(now=NOW, policy=SessionPolicy(), attributes={"a": {"b": [1, 2]}})
+    assert SessionChanges(attributes=session.attributes).attributes == {"a": {"b": [1, 2]}}
+    assert checked_attributes(session.attributes) == {"a": {"b": [1, 2]}}
+
+
 def test_client_metadata_is_clipped_and_printable():
     client = ClientInfo(user_agent="Agent\x00\n" + "x" * 1000, ip_address=None)  # type: ignore[arg-type]
     assert client.user_agent.startswith("Agent")

@@ -1,0 +1,28 @@
+-- Resolve a request's session in one round trip: read it, touch it if due, and read the
+-- user's cached platforms from the same hash slot.
+--
+-- KEYS[1] the session hash        KEYS[2] the platform cache of the session's routing tag
+-- ARGV[1] now (epoch µs)          ARGV[2] touch interval (µs)     ARGV[3] idle timeout (µs)
+-- ARGV[4] requested platform id, '' for none
+--
+-- Returns {'missing'} | {'corrupt', raw} | {'ok', session, platforms} where platforms is
+-- read_platforms' answer. The label that picks the user's cache fields is read from the
+-- session hash, so the client needs nothing but the token digest.
+
+local now, interval, idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local s, status, flat = read_session(KEYS[1])
+if status ~= 'ok' then
+  return {status, flat}
+end
+-- An expired session is returned untouched for the caller to judge; a live one is touched
+-- only once the interval has passed, so most requests write nothing.
+if is_live(s, now, idle) and now - tonumber(s.last_seen_at_us) >= interval then
+  if not is_decodable(s, flat) then
+    return {'corrupt', flat}
+  end
+  redis.call('HSET', KEYS[1], 'last_seen_at_us', ARGV[1])
+  s.last_seen_at_us = ARGV[1]
+  expire_at(KEYS[1], expires_at(s, idle), now)
+  flat = redis.call('HGETALL', KEYS[1])
+end
+return {'ok', flat, read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4])}

@@ -1,0 +1,117 @@
+"""A user session as a Redis hash, field by field, with a schema version.
+
+Field-level storage lets an update write only what changed (a switch writes the platform and
+the version, nothing else), so two requests changing different things never overwrite each
+other. The token is not stored at all: the key holds its SHA-256, and nothing else does.
+The field names are the Lua scripts' too (``lib_session.lua`` checks the required ones).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from platform_sessions.adapters.redis.epoch import from_micros, to_micros
+from platform_sessions.adapters.redis.errors import CorruptPayload
+from platform_sessions.adapters.redis.replies import pairs
+from platform_sessions.domain.attributes import encode_attributes
+from platform_sessions.domain.client import ClientInfo
+from platform_sessions.domain.session import SessionChanges, Unchanged, UserSession
+from platform_sessions.domain.token import TokenDigest
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = "schema"
+SESSION_ID = "session_id"
+USER_ID = "user_id"
+USER_LABEL = "user_label"
+ACTIVE_PLATFORM_ID = "active_platform_id"  # absent when the session has no active platform
+CREATED_AT = "created_at_us"
+LAST_SEEN_AT = "last_seen_at_us"
+ABSOLUTE_EXPIRES_AT = "absolute_expires_at_us"
+VERSION = "version"
+CSRF_TOKEN = "csrf_token"
+USER_AGENT = "user_agent"
+IP_ADDRESS = "ip_address"
+ATTRIBUTES = "attributes"
+
+
+def encode_session(session: UserSession, user_label: str) -> dict[str, str]:
+    """Every field of a new session, as the create script writes them."""
+    fields = {
+        SCHEMA: SCHEMA_VERSION,
+        SESSION_ID: session.session_id,
+        USER_ID: session.user_id,
+        USER_LABEL: user_label,
+        CREATED_AT: str(to_micros(session.created_at)),
+        LAST_SEEN_AT: str(to_micros(session.last_seen_at)),
+        ABSOLUTE_EXPIRES_AT: str(to_micros(session.absolute_expires_at)),
+        VERSION: str(session.version),
+        CSRF_TOKEN: session.csrf_token,
+        USER_AGENT: session.client.user_agent,
+        IP_ADDRESS: session.client.ip_address,
+        ATTRIBUTES: encode_attributes(dict(session.attributes)),  # a read-only view to JSON
+    }
+    if session.active_platform_id is not None:
+        fields[ACTIVE_PLATFORM_ID] = session.active_platform_id
+    return fields
+
+
+def encode_changes(changes: SessionChanges) -> tuple[dict[str, str], list[str]]:
+    """The fields a versioned update sets, and those it deletes (the version is the script's)."""
+    to_set: dict[str, str] = {}
+    to_delete: list[str] = []
+    if not isinstance(changes.active_platform_id, Unchanged):
+        if changes.active_platform_id is None:
+            to_delete.append(ACTIVE_PLATFORM_ID)
+        else:
+            to_set[ACTIVE_PLATFORM_ID] = changes.active_platform_id
+    if not isinstance(changes.attributes, Unchanged):
+        to_set[ATTRIBUTES] = encode_attributes(dict(changes.attributes))
+    if not isinstance(changes.csrf_token, Unchanged):
+        to_set[CSRF_TOKEN] = changes.csrf_token
+    return to_set, to_delete
+
+
+def decode_session(raw: Any, digest: TokenDigest) -> UserSession:
+    """The session stored under ``digest`` from its HGETALL reply.
+
+    Raises :class:`CorruptPayload` for another schema version, a missing or malformed field,
+    or anything that is not a session hash at all.
+    """
+    try:
+        fields = pairs(raw)
+        if fields.get(SCHEMA) != SCHEMA_VERSION:
+            raise CorruptPayload(f"schema version {fields.get(SCHEMA)!r}, expected {SCHEMA_VERSION!r}")
+        return UserSession(
+            session_id=_required(fields, SESSION_ID),
+            token_digest=digest,
+            user_id=_required(fields, USER_ID),
+            active_platform_id=fields.get(ACTIVE_PLATFORM_ID) or None,
+            created_at=from_micros(int(fields[CREATED_AT])),
+            last_seen_at=from_micros(int(fields[LAST_SEEN_AT])),
+            absolute_expires_at=from_micros(int(fields[ABSOLUTE_EXPIRES_AT])),
+            version=int(fields[VERSION]),
+            csrf_token=_required(fields, CSRF_TOKEN),
+            client=ClientInfo(user_agent=fields.get(USER_AGENT, ""), ip_address=fields.get(IP_ADDRESS, "")),
+            attributes=_attributes(fields[ATTRIBUTES]),
+        )
+    except CorruptPayload:
+        raise
+    except (KeyError, ValueError, TypeError, OverflowError) as error:
+        raise CorruptPayload(f"{type(error).__name__}: {error}") from None
+
+
+def _required(fields: Mapping[str, str], name: str) -> str:
+    value = fields[name]
+    if not value:
+        raise CorruptPayload(f"field {name!r} is empty")
+    return value
+
+
+def _attributes(encoded: str) -> dict[str, Any]:
+    decoded = json.loads(encoded)
+    if not isinstance(decoded, dict):
+        raise CorruptPayload("attributes are not a JSON object")
+    return decoded

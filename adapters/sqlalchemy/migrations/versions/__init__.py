@@ -1,0 +1,1 @@
+"""The revisions, oldest first; Alembic loads them by file, never by import."""

@@ -1,0 +1,106 @@
+"""The ``UserSessionRepository`` port on SQL: each call one short transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from platform_sessions.adapters.sqlalchemy.tables import SqlTables
+from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
+from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
+from platform_sessions.domain.errors import InvalidInput
+from platform_sessions.domain.ids import SessionId, UserId
+from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.ports import UserSessionRepository
+from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.token import TokenDigest
+
+logger = logging.getLogger(__name__)
+
+
+class SqlAlchemyUserSessionRepository(UserSessionRepository):
+    """User sessions in ``<prefix>user_sessions``.
+
+    Every method opens a database session from the process's ``sessionmaker``, runs its
+    statements (:class:`UserSessionsInTransaction`) in one transaction, commits and closes:
+    no connection is held between calls. Writes are compare-and-set on ``version``, creation
+    is the only INSERT, and nothing ever upserts, so a session once deleted stays deleted.
+    """
+
+    def __init__(self, sessions: SessionFactory, tables: SqlTables, policy: SessionPolicy) -> None:
+        self._sessions = sessions
+        self._tables = tables
+        self._policy = policy
+
+    def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
+        """INSERT the session and evict over the limit, under the user's lock, in one transaction."""
+        with self._statements("store a new session") as statements:
+            return statements.create(session, max_sessions=max_sessions)
+
+    def get(self, digest: TokenDigest) -> UserSession | None:
+        """One lookup on the unique token digest index."""
+        with self._statements("read a session", read_only=True) as statements:
+            return statements.get(digest)
+
+    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+        """One ``UPDATE ... WHERE session_id = ? AND version = ?`` of the changed columns."""
+        with self._statements("update a session") as statements:
+            return statements.update(session, changes)
+
+    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
+        """The versioned UPDATE of the token digest; the old digest stops matching at once."""
+        with self._statements("rotate a session's token") as statements:
+            return statements.rotate(session, new_digest)
+
+    def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
+        """An UPDATE of ``last_seen_at`` and ``expires_at`` that only moves them forward."""
+        with self._statements("touch a session") as statements:
+            return statements.touch(session, seen_at)
+
+    def delete(self, session: UserSession) -> bool:
+        """A DELETE by id and token digest."""
+        with self._statements("delete a session") as statements:
+            return statements.delete(session)
+
+    def list_for_user(self, user_id: UserId, now: datetime) -> Sequence[UserSession]:
+        """One query on the ``user_id`` index, live rows only, most recently seen first."""
+        with self._statements("list a user's sessions", read_only=True) as statements:
+            return statements.list_for_user(user_id, now)
+
+    def delete_all_for_user(self, user_id: UserId, *, keep: SessionId | None = None) -> Sequence[UserSession]:
+        """One ``DELETE ... RETURNING`` of the user's rows but ``keep``."""
+        with self._statements("delete a user's sessions") as statements:
+            return statements.delete_all_for_user(user_id, keep=keep)
+
+    def purge_expired(self, now: datetime, *, batch_size: int = 1000) -> int:
+        """Delete expired sessions, each batch in its own short transaction.
+
+        Short transactions keep locks and the write-ahead log small and let requests in
+        between batches. Each batch is logged at DEBUG with ``purged`` and ``batch_seconds``
+        as record attributes, for metrics. Stops at the first batch that is not full.
+        """
+        if batch_size < 1:
+            raise InvalidInput("batch_size must be at least 1")
+        purged = 0
+        while True:
+            started = time.perf_counter()
+            with self._statements("purge expired sessions") as statements:
+                deleted = statements.purge_batch(now, batch_size)
+            seconds = time.perf_counter() - started
+            logger.debug(
+                "purged a batch of %d expired sessions in %.1f ms",
+                deleted,
+                seconds * 1000,
+                extra={"purged": deleted, "batch_seconds": seconds},
+            )
+            purged += deleted
+            if deleted < batch_size:
+                return purged
+
+    @contextmanager
+    def _statements(self, action: str, *, read_only: bool = False) -> Iterator[UserSessionsInTransaction]:
+        with short_transaction(self._sessions, action, read_only=read_only) as session:
+            yield UserSessionsInTransaction(session, self._tables, self._policy)

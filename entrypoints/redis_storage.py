@@ -1,0 +1,132 @@
+"""The Redis storage as a dependency-injector container: user sessions and the platform cache
+in Redis, the platform connections' records in another storage (in memory until SQL plugs in).
+
+It provides the names every storage container provides (``user_sessions``,
+``session_contexts``, ``platform_directory``, ``uow_factory``, ``event_publisher``), plus
+``client``, the process's one Redis client, for closing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from dependency_injector import containers, providers
+
+from platform_sessions.adapters.redis import (
+    BackgroundEventPublisher,
+    RedisClient,
+    RedisEndpoint,
+    RedisEventPublisher,
+    RedisKeys,
+    RedisOptions,
+    RedisPlatformCache,
+    RedisPlatformDirectory,
+    RedisSessionContextQuery,
+    RedisUserSessionRepository,
+    open_redis_client,
+)
+from platform_sessions.domain.errors import InvalidInput
+from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.ports import EventPublisher
+from platform_sessions.domain.routing import RoutingKey
+from platform_sessions.entrypoints.memory_storage import MemoryStorage
+
+if TYPE_CHECKING:
+    from platform_sessions.entrypoints.container import Container
+
+
+def _event_publisher(inner: RedisEventPublisher, options: RedisOptions) -> EventPublisher:
+    return BackgroundEventPublisher(inner) if options.publish_in_background else inner
+
+
+class RedisStorage(containers.DeclarativeContainer):
+    """Sessions, the one-round-trip resolve, the platform cache and events in Redis.
+
+    ``platform_records`` is the storage of record for platform connections: the cache reads
+    through its ``platform_directory`` and the use cases write through its ``uow_factory``.
+    It is the in-memory storage by default; override it with any storage container that
+    provides those two names (the SQL one) to keep platform connections there.
+    The client is created on first use, once; connections open when a use case runs.
+    """
+
+    policy = providers.Dependency(instance_of=SessionPolicy)
+    routing_key = providers.Dependency(instance_of=RoutingKey)
+    endpoint = providers.Dependency(instance_of=RedisEndpoint)
+    options = providers.Dependency(instance_of=RedisOptions, default=RedisOptions())
+
+    platform_records = providers.Container(MemoryStorage, policy=policy)
+
+    client = providers.Singleton(open_redis_client, endpoint, options)
+    keys = providers.Singleton(RedisKeys, routing_key=routing_key, prefix=options.provided.key_prefix)
+    platform_cache = providers.Singleton(
+        RedisPlatformCache, client=client, keys=keys, ttl=options.provided.platform_cache_ttl
+    )
+    platform_directory = providers.Singleton(
+        RedisPlatformDirectory, cache=platform_cache, backing=platform_records.platform_directory
+    )
+    uow_factory = platform_records.uow_factory
+    user_sessions = providers.Singleton(RedisUserSessionRepository, client=client, keys=keys, policy=policy)
+    session_contexts = providers.Singleton(
+        RedisSessionContextQuery,
+        client=client,
+        keys=keys,
+        policy=policy,
+        cache=platform_cache,
+        directory=platform_directory,
+    )
+    redis_event_publisher = providers.Singleton(RedisEventPublisher, client=client, keys=keys)
+    event_publisher = providers.Singleton(_event_publisher, redis_event_publisher, options)
+
+
+def plug_redis_storage(
+    container: Container,
+    *,
+    endpoint: RedisEndpoint,
+    options: RedisOptions | None = None,
+) -> Callable[[], None]:
+    """Plug a :class:`RedisStorage` into ``container`` and return what releases its client.
+
+    The returned closer first lets the event worker deliver what is queued, then closes the
+    client's connections; register it with the facade's ``add_closer``.
+    """
+    storage = RedisStorage(
+        policy=container.policy,
+        routing_key=container.routing_key,
+        endpoint=endpoint,
+        options=options or RedisOptions(),
+    )
+    container.storage.override(storage)
+
+    def close() -> None:
+        publisher = storage.event_publisher()
+        if isinstance(publisher, BackgroundEventPublisher):
+            publisher.close()
+        client: RedisClient = storage.client()
+        client.close()
+
+    return close
+
+
+def redis_endpoint_for(
+    storage: str,
+    redis_url: str | None,
+    redis_cluster_nodes: Sequence[tuple[str, int]] | None,
+) -> RedisEndpoint | None:
+    """The Redis endpoint ``bootstrap``'s arguments ask for, or ``None`` for another storage.
+
+    A URL or cluster nodes imply ``storage="redis"``; ``"fakeredis"`` is the embedded one.
+    """
+    if redis_url is not None and redis_cluster_nodes is not None:
+        raise InvalidInput("give either redis_url or redis_cluster_nodes, not both")
+    if redis_url is not None or redis_cluster_nodes is not None:
+        if storage not in ("memory", "redis"):  # "memory" is bootstrap's default
+            raise InvalidInput(f"a Redis URL or cluster does not go with storage={storage!r}")
+        if redis_url is not None:
+            return RedisEndpoint.server(redis_url)
+        return RedisEndpoint.cluster(list(redis_cluster_nodes or ()))
+    if storage == "redis":
+        raise InvalidInput("storage='redis' needs a redis_url or redis_cluster_nodes")
+    if storage == "fakeredis":
+        return RedisEndpoint.in_process()
+    return None

@@ -1,0 +1,186 @@
+"""The framework-neutral ASGI middleware: Starlette, FastAPI, Quart, Django's ASGI... get sessions.
+
+It does per HTTP request what the WSGI middleware does (see ``wsgi.py``): resolve the cookie
+and the override header, answer refusals itself, put the context and a
+:class:`SessionHandle` into the scope (``keys.py``), check the CSRF token of unsafe requests of
+a session, and add the ``Set-Cookie`` header when the response starts. Other scope types
+(lifespan, websocket) pass through untouched.
+
+The library's calls are synchronous (a store round trip), so the middleware runs them in a
+worker thread with :func:`asyncio.to_thread` rather than block the event loop; it therefore
+needs an asyncio-based server (uvicorn, hypercorn, Starlette's test client). Handlers that
+change the session through the handle should be plain ``def`` endpoints (run in a thread by
+Starlette and FastAPI) or call it through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from typing import Any
+
+from platform_sessions.entrypoints.facade import PlatformSessions
+from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
+from platform_sessions.entrypoints.web.cookies import read_cookie
+from platform_sessions.entrypoints.web.csrf import csrf_token_matches, is_unsafe_method
+from platform_sessions.entrypoints.web.form_field import form_field, is_form
+from platform_sessions.entrypoints.web.handle import SessionHandle
+from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
+from platform_sessions.entrypoints.web.refusals import Refusal, csrf_token_invalid
+from platform_sessions.entrypoints.web.resolution import resolve_request
+from platform_sessions.entrypoints.web.settings import WebSettings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+AsgiCsrfExemption = Callable[[Scope], bool]
+"""Says whether a request's route opted out of the CSRF check (e.g. a webhook)."""
+
+
+def scope_headers(scope: Scope) -> dict[str, str]:
+    """The request headers by lowercase name, decoded as latin-1: the first of repeated ones,
+    except ``cookie``, which HTTP/2 clients may split into several fields (RFC 9113 8.2.3)."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name == "cookie" and name in headers:
+            headers[name] = f"{headers[name]}; {value}"
+        else:
+            headers.setdefault(name, value)
+    return headers
+
+
+async def send_refusal(send: Send, refusal: Refusal) -> None:
+    """Answer a request with a refusal."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status.value,
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in refusal.header_list()],
+        }
+    )
+    await send({"type": "http.response.body", "body": refusal.body, "more_body": False})
+
+
+class AsgiSessionMiddleware:
+    """Wraps an ASGI application; see the module docstring.
+
+    ``csrf_exempt_paths`` lists paths (exact ``scope["path"]``) that skip the CSRF check;
+    ``csrf_exempt`` decides it from the scope instead (the Starlette integration asks the
+    router whether the endpoint was marked exempt).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        sessions: PlatformSessions,
+        *,
+        settings: WebSettings | None = None,
+        csrf_exempt: AsgiCsrfExemption | None = None,
+        csrf_exempt_paths: Collection[str] = (),
+    ) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.settings = settings or WebSettings()
+        self._csrf_exempt = csrf_exempt
+        self._csrf_exempt_paths = frozenset(csrf_exempt_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = self.settings
+        headers = scope_headers(scope)
+        outcome = await asyncio.to_thread(
+            resolve_request,
+            self.sessions,
+            read_cookie(headers.get("cookie"), settings.cookie_key),
+            headers.get(settings.platform_header.lower()),
+        )
+        if outcome.refusal is not None:
+            await send_refusal(send, outcome.refusal)
+            return
+        client = scope.get("client")
+        handle = SessionHandle(
+            self.sessions,
+            outcome.context,
+            user_agent=headers.get("user-agent", ""),
+            ip_address=str(client[0]) if client else "",
+            clear_cookie=outcome.clear_cookie,
+        )
+        scope[CONTEXT_KEY] = outcome.context
+        scope[HANDLE_KEY] = handle
+        if (
+            outcome.context is not None
+            and is_unsafe_method(scope.get("method", "GET"))
+            and not self._is_exempt(scope)
+        ):
+            supplied, receive = await self._supplied_csrf_token(headers, receive)
+            if not csrf_token_matches(outcome.context.csrf_token, supplied):
+                await send_refusal(send, csrf_token_invalid())
+                return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                change = handle.seal()
+                if change is not None:
+                    cookie = set_cookie_value(settings, change).encode("latin-1")
+                    message = {**message, "headers": [*message.get("headers", ()), (b"set-cookie", cookie)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    def _is_exempt(self, scope: Scope) -> bool:
+        if scope.get("path", "") in self._csrf_exempt_paths:
+            return True
+        return self._csrf_exempt is not None and self._csrf_exempt(scope)
+
+    async def _supplied_csrf_token(
+        self, headers: dict[str, str], receive: Receive
+    ) -> tuple[str | None, Receive]:
+        from_header = headers.get(self.settings.csrf_header.lower())
+        if from_header:
+            return from_header, receive
+        content_type = headers.get("content-type")
+        if not is_form(content_type):
+            return None, receive
+        body = await _read_body(receive, self.settings.max_form_bytes, headers.get("content-length"))
+        if body is None:
+            return None, receive
+        return form_field(content_type, body, self.settings.csrf_form_field), _replaying(body, receive)
+
+
+async def _read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes | None:
+    """The whole request body, or ``None`` if it is larger than ``limit`` (or the client left)."""
+    if declared_length is not None and (not declared_length.isdigit() or int(declared_length) > limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first gives the application the body already read, then the real one."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,43 @@
+"""Reading the session cookie from a ``Cookie`` header and writing ``Set-Cookie`` values for it."""
+
+from __future__ import annotations
+
+from platform_sessions.entrypoints.web.settings import WebSettings
+
+# A Cookie header larger than this is not from a browser we issued a cookie to.
+MAX_COOKIE_HEADER = 16 * 1024
+
+
+def read_cookie(cookie_header: str | None, name: str) -> str | None:
+    """The value of the first cookie called ``name`` in a ``Cookie`` request header.
+
+    Deliberately lenient about other cookies (an application's own cookies may hold anything
+    and must not make the session unreadable), and strict about nothing: the token's own
+    format is checked by the library before any store is touched.
+    """
+    if not cookie_header or len(cookie_header) > MAX_COOKIE_HEADER:
+        return None
+    for pair in cookie_header.split(";"):
+        key, separator, value = pair.partition("=")
+        if separator and key.strip() == name:
+            return value.strip().strip('"')
+    return None
+
+
+def _attributes(settings: WebSettings, max_age: int) -> str:
+    # Path=/ and no Domain always: required by the __Host- prefix, and right without it too
+    # (the session belongs to the whole origin, and to no other host).
+    parts = [f"Max-Age={max_age}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if settings.secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def session_cookie(settings: WebSettings, token: str, max_age: int) -> str:
+    """``Set-Cookie`` value carrying ``token`` for ``max_age`` seconds."""
+    return f"{settings.cookie_key}={token}; {_attributes(settings, max(max_age, 0))}"
+
+
+def cleared_session_cookie(settings: WebSettings) -> str:
+    """``Set-Cookie`` value that makes the browser drop the session cookie."""
+    return f"{settings.cookie_key}=; {_attributes(settings, 0)}"

@@ -1,0 +1,130 @@
+"""The framework-neutral WSGI middleware: any WSGI application (Flask, Django, Bottle...) gets sessions.
+
+Per request:
+
+1. read the session cookie and the override header; resolve them (``resolution.py``);
+2. a refusal (503 store unavailable, 404/403 bad override) is answered here, the app is not called;
+3. the context and a :class:`SessionHandle` go into the environ (``keys.py``);
+4. an unsafe request of a session must echo its CSRF token (header, else form field), unless
+   the route is exempt: 403 otherwise;
+5. the application runs; when it starts its response, the handle's cookie change (new token,
+   or cleared) is added as a ``Set-Cookie`` header.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Collection, Iterable
+from types import TracebackType
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from platform_sessions.entrypoints.facade import PlatformSessions
+from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
+from platform_sessions.entrypoints.web.cookies import read_cookie
+from platform_sessions.entrypoints.web.csrf import csrf_token_matches, is_unsafe_method
+from platform_sessions.entrypoints.web.form_field import form_field, is_form
+from platform_sessions.entrypoints.web.handle import SessionHandle
+from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
+from platform_sessions.entrypoints.web.refusals import Refusal, csrf_token_invalid
+from platform_sessions.entrypoints.web.resolution import resolve_request
+from platform_sessions.entrypoints.web.settings import WebSettings
+
+WsgiCsrfExemption = Callable[[WSGIEnvironment], bool]
+"""Says whether a request's route opted out of the CSRF check (e.g. a webhook)."""
+
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+
+def environ_header(environ: WSGIEnvironment, name: str) -> str | None:
+    """A request header from the environ by its HTTP name, e.g. ``X-CSRF-Token``."""
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return value if isinstance(value, str) else None
+
+
+def refuse(refusal: Refusal, start_response: StartResponse) -> Iterable[bytes]:
+    """Answer a request with a refusal."""
+    start_response(refusal.status_line, refusal.header_list())
+    return [refusal.body]
+
+
+class SessionMiddleware:
+    """Wraps a WSGI application; see the module docstring for what it does per request.
+
+    ``csrf_exempt_paths`` lists paths (exact ``PATH_INFO``) that skip the CSRF check;
+    ``csrf_exempt`` decides it from the environ instead (the Flask extension asks the URL map
+    whether the view was marked exempt).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        sessions: PlatformSessions,
+        *,
+        settings: WebSettings | None = None,
+        csrf_exempt: WsgiCsrfExemption | None = None,
+        csrf_exempt_paths: Collection[str] = (),
+    ) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.settings = settings or WebSettings()
+        self._csrf_exempt = csrf_exempt
+        self._csrf_exempt_paths = frozenset(csrf_exempt_paths)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        settings = self.settings
+        outcome = resolve_request(
+            self.sessions,
+            read_cookie(environ.get("HTTP_COOKIE"), settings.cookie_key),
+            environ_header(environ, settings.platform_header),
+        )
+        if outcome.refusal is not None:
+            return refuse(outcome.refusal, start_response)
+        handle = SessionHandle(
+            self.sessions,
+            outcome.context,
+            user_agent=environ.get("HTTP_USER_AGENT", ""),
+            ip_address=environ.get("REMOTE_ADDR", ""),
+            clear_cookie=outcome.clear_cookie,
+        )
+        environ[CONTEXT_KEY] = outcome.context
+        environ[HANDLE_KEY] = handle
+        if (
+            outcome.context is not None
+            and is_unsafe_method(environ.get("REQUEST_METHOD", "GET"))
+            and not self._is_exempt(environ)
+            and not csrf_token_matches(outcome.context.csrf_token, self._supplied_csrf_token(environ))
+        ):
+            return refuse(csrf_token_invalid(), start_response)
+
+        def start_with_cookie(
+            status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            change = handle.seal()
+            if change is not None:
+                headers = [*headers, ("Set-Cookie", set_cookie_value(settings, change))]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_cookie)
+
+    def _is_exempt(self, environ: WSGIEnvironment) -> bool:
+        if environ.get("PATH_INFO", "") in self._csrf_exempt_paths:
+            return True
+        return self._csrf_exempt is not None and self._csrf_exempt(environ)
+
+    def _supplied_csrf_token(self, environ: WSGIEnvironment) -> str | None:
+        from_header = environ_header(environ, self.settings.csrf_header)
+        if from_header:
+            return from_header
+        if not is_form(environ.get("CONTENT_TYPE")):
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if length <= 0 or length > self.settings.max_form_bytes:
+            return None
+        body = environ["wsgi.input"].read(length)
+        # The application reads the form again: hand it the same bytes.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return form_field(environ.get("CONTENT_TYPE"), body, self.settings.csrf_form_field)

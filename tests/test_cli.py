@@ -1,0 +1,200 @@
+"""The ``platform-sessions`` command line, on the embedded default (and a SQLite file where given)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from platform_sessions.entrypoints import PlatformSessions, bootstrap
+from platform_sessions.entrypoints.cli import main, masked
+
+COMMAND = [sys.executable, "-m", "platform_sessions.entrypoints.cli"]
+NO_STORAGE_ENV = {"PLATFORM_SESSIONS_REDIS_URL": "", "PLATFORM_SESSIONS_DATABASE_URL": ""}
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], *argv: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    status = main(list(argv), environ={**NO_STORAGE_ENV, **(env or {})})
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def assert_one_line_error(status: int, err: str) -> None:
+    assert status == 1
+    assert err.count("\n") == 1, err
+    assert err.startswith("platform-sessions: ")
+    assert "Traceback" not in err
+
+
+def test_walkthrough_prints_the_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "walkthrough")
+    assert status == 0
+    assert "event: PlatformSwitched" in out
+    assert out.rstrip().endswith("calls.")
+
+
+def test_sessions_list_and_end_all_on_the_empty_embedded_store(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "sessions", "list", "alice") == (0, "no live sessions for user 'alice'\n", "")
+    assert run(capsys, "sessions", "end-all", "alice") == (0, "ended 0 sessions of user 'alice'\n", "")
+
+
+def test_purge_expired_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "purge-expired", "--batch-size", "50")
+    assert status == 0
+    assert out.startswith("purged 0 expired sessions in ")
+    assert out.rstrip().endswith("(batches of 50)")
+    assert err == ""  # the progress bar draws only on a terminal
+
+
+def test_bad_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["purge-expired", "--batch-size", "0"])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_an_invalid_user_id_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "sessions", "list", "")
+    assert_one_line_error(status, err)
+    assert "InvalidInput" in err
+
+
+@pytest.mark.parametrize("command", ["health", "rewarm"])
+def test_two_tier_commands_answer_clearly_on_storage_without_them(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    status, out, err = run(capsys, command)
+    if callable(getattr(PlatformSessions, command, None)):
+        assert status in (0, 1)
+        assert out
+    else:
+        assert_one_line_error(status, err)
+        assert "two-tier storage" in err
+
+
+@pytest.mark.parametrize("source", ["option", "environment"])
+def test_a_redis_url_is_passed_on_or_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    url = "redis://127.0.0.1:9/0"  # nothing listens there
+    if source == "option":
+        status, _, err = run(capsys, "sessions", "list", "alice", "--redis-url", url)
+    else:
+        status, _, err = run(capsys, "sessions", "list", "alice", env={"PLATFORM_SESSIONS_REDIS_URL": url})
+    assert_one_line_error(status, err)
+    if "redis_url" not in inspect.signature(bootstrap).parameters:
+        expected = "--redis-url" if source == "option" else "PLATFORM_SESSIONS_REDIS_URL"
+        assert f"{expected} is set, but this version of platform-sessions has no Redis storage" in err
+
+
+def test_an_unusable_database_url_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "--database-url", "nosuchdriver://x/y", "sessions", "list", "alice")
+    assert_one_line_error(status, err)
+
+
+def test_db_upgrade_needs_a_database_url(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "db", "upgrade")
+    assert_one_line_error(status, err)
+    assert "--database-url" in err
+
+
+def needs_sql_storage() -> None:
+    if "database_url" not in inspect.signature(bootstrap).parameters:
+        pytest.skip("this version has no SQL storage")
+
+
+def test_the_commands_work_on_a_sqlite_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    needs_sql_storage()
+    url = f"sqlite:///{tmp_path / 'sessions.db'}"
+    status, out, _ = run(capsys, "db", "upgrade", "--database-url", url)
+    assert status == 0
+    assert "is at the current schema" in out
+    with bootstrap(database_url=url) as sessions:
+        sessions.start_session("alice", user_agent="Firefox on Linux", ip_address="192.0.2.1")
+        sessions.start_session("alice", user_agent="Safari on iOS", ip_address="198.51.100.7")
+    status, out, _ = run(capsys, "sessions", "list", "alice", env={"PLATFORM_SESSIONS_DATABASE_URL": url})
+    assert status == 0
+    assert "Firefox on Linux" in out
+    assert "198.51.100.7" in out
+    assert out.rstrip().endswith("2 live sessions for user 'alice'")
+    assert (
+        run(capsys, "--database-url", url, "sessions", "end-all", "alice")[1]
+        == "ended 2 sessions of user 'alice'\n"
+    )
+    assert (
+        run(capsys, "--database-url", url, "sessions", "list", "alice")[1]
+        == "no live sessions for user 'alice'\n"
+    )
+    assert run(capsys, "--database-url", url, "purge-expired")[0] == 0
+
+
+def test_urls_are_printed_without_their_password() -> None:
+    assert (
+        masked("postgresql+psycopg://app:s3cret@db.example:5432/app")
+        == "postgresql+psycopg://app:***@db.example:5432/app"
+    )
+    assert masked("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def _start_demo(port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*COMMAND, "demo", "--port", str(port), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **NO_STORAGE_ENV},
+    )
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate(timeout=10)
+
+
+def test_demo_serves_the_web_app_prints_the_passwords_and_stops_on_ctrl_c() -> None:
+    process = _start_demo(0)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # bounded: the process prints it before serving
+        assert first.startswith("platform-sessions demo: open http://127.0.0.1:")
+        url = first.split("open ", 1)[1].split(" ", 1)[0]
+        lines = [process.stdout.readline() for _ in range(5)]
+        assert any(line.strip().startswith("alice") and "password: " in line for line in lines)
+        with urllib.request.urlopen(url + "login", timeout=5) as response:
+            assert response.status == 200
+            assert b'action="/login"' in response.read()
+    finally:
+        out, err = _stop(process)
+    assert process.returncode == 0, err
+    assert "Stopped." in out
+    assert "Traceback" not in err
+
+
+def test_demo_on_a_busy_port_is_one_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        process = _start_demo(busy.getsockname()[1])
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _, err = _stop(process)
+    assert process.returncode == 1
+    assert err.strip().startswith("platform-sessions: cannot serve on 127.0.0.1:")
+    assert err.count("\n") == 1
+    assert "--port" in err
