@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from platform_sessions.adapters.two_tier.health import StorageHealth
 from platform_sessions.application.connect_platform import ConnectPlatform
 from platform_sessions.application.end_all_sessions import EndAllSessions
 from platform_sessions.application.end_session import EndSession, RevokeSession
@@ -22,7 +23,7 @@ from platform_sessions.application.update_platform import UpdatePlatform
 from platform_sessions.domain.attributes import JsonValue
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.context import SessionContext, SessionSummary
-from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.domain.errors import InvalidInput, SessionNotFound
 from platform_sessions.domain.ids import PlatformId, UserId
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
@@ -30,6 +31,9 @@ from platform_sessions.domain.ports import Clock, EventPublisher, PlatformDirect
 from platform_sessions.domain.session import UserSession
 
 logger = logging.getLogger(__name__)
+
+RewarmProgress = Callable[[int, int], None]
+"""Called with (sessions loaded, sessions to load) as a rewarm goes."""
 
 SessionRef = str | SessionContext | UserSession
 """A session as a caller knows it: the raw token, or what resolving it gave this request.
@@ -86,10 +90,33 @@ class PlatformSessions:
         self.clock = clock
         self.policy = policy
         self._closers: list[Callable[[], None]] = []
+        self._health: Callable[[], StorageHealth] = lambda: StorageHealth(storage="unknown", healthy=True)
+        self._rewarm: Callable[[RewarmProgress | None], int] | None = None
 
     def add_closer(self, closer: Callable[[], None]) -> None:
         """Register something to release on :meth:`close` (pools, clients, engines)."""
         self._closers.append(closer)
+
+    def use_operations(
+        self,
+        *,
+        health: Callable[[], StorageHealth],
+        rewarm: Callable[[RewarmProgress | None], int] | None = None,
+    ) -> None:
+        """Plug in the storage's :meth:`health` and, for the two-tier storage, :meth:`rewarm`."""
+        self._health = health
+        self._rewarm = rewarm
+
+    def health(self) -> StorageHealth:
+        """The storage's state: stores reachable, breaker, outbox, live sessions, counters."""
+        return self._health()
+
+    def rewarm(self, progress: RewarmProgress | None = None) -> int:
+        """Load every live session from the database into Redis (two-tier storage only);
+        returns how many. ``progress(done, total)`` is called as pages load."""
+        if self._rewarm is None:
+            raise InvalidInput("rewarm needs the two-tier storage (Redis in front of the database)")
+        return self._rewarm(progress)
 
     def close(self) -> None:
         """Release connections and pools; the facade is unusable afterwards."""

@@ -12,6 +12,16 @@ from platform_sessions.domain.policy import SessionPolicy
 pytest_plugins = ["tests.support.services"]
 
 
+@pytest.fixture(autouse=True)
+def _embedded_database_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bootstrap() with no storage is the embedded two-tier storage, whose SQLite file would
+    # otherwise land in the working directory and outlive the test.
+    directory = tmp_path_factory.mktemp("embedded")
+    monkeypatch.setenv("PLATFORM_SESSIONS_DATABASE_URL", f"sqlite:///{directory / 'sessions.sqlite3'}")
+
+
 @pytest.fixture
 def policy() -> SessionPolicy:
     return SessionPolicy(

@@ -57,8 +57,8 @@ def test_the_in_memory_lifecycle_start_resolve_switch_rotate_list_end_others_end
         ]
 
 
-def test_each_bootstrap_is_its_own_world():
-    first, second = bootstrap(), bootstrap()
+def test_each_memory_bootstrap_is_its_own_world():
+    first, second = bootstrap(storage="memory"), bootstrap(storage="memory")
     started = first.start_session("alice")
     with pytest.raises(SessionNotFound):
         second.resolve(str(started.token))

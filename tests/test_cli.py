@@ -146,13 +146,15 @@ def test_urls_are_printed_without_their_password() -> None:
     assert masked("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
 
 
-def _start_demo(port: int) -> subprocess.Popen[str]:
+def _start_demo(port: int, directory: Path) -> subprocess.Popen[str]:
+    # The embedded default keeps its SQLite file in the working directory: a temporary one.
     return subprocess.Popen(
         [*COMMAND, "demo", "--port", str(port), "--no-browser"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **NO_STORAGE_ENV},
+        cwd=directory,
     )
 
 
@@ -166,8 +168,8 @@ def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
         return process.communicate(timeout=10)
 
 
-def test_demo_serves_the_web_app_prints_the_passwords_and_stops_on_ctrl_c() -> None:
-    process = _start_demo(0)
+def test_demo_serves_the_web_app_prints_the_passwords_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    process = _start_demo(0, tmp_path)
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # bounded: the process prints it before serving
@@ -185,11 +187,11 @@ def test_demo_serves_the_web_app_prints_the_passwords_and_stops_on_ctrl_c() -> N
     assert "Traceback" not in err
 
 
-def test_demo_on_a_busy_port_is_one_line() -> None:
+def test_demo_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        process = _start_demo(busy.getsockname()[1])
+        process = _start_demo(busy.getsockname()[1], tmp_path)
         deadline = time.monotonic() + 30
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)

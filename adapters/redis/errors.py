@@ -45,3 +45,10 @@ def loggable_key(key: str) -> str:
     A digest cannot be replayed as a cookie, but a log line has no need for all of it.
     """
     return _DIGEST_HEX.sub(lambda match: match.group(0)[:8] + "…", key)
+
+
+def is_redis_failure(error: BaseException) -> bool:
+    """Whether ``error`` (a :class:`StoreUnavailable`) came from Redis rather than another store."""
+    return isinstance(error, StoreUnavailable) and isinstance(
+        error.__cause__, (RedisError, RedisClusterException)
+    )

@@ -4,6 +4,9 @@
     <prefix>{<tag>}:u:<user label>   the user's index (sorted set: digest hex -> absolute deadline)
     <prefix>{<tag>}:p                the platform cache of the tag (hash, fields per user label)
     <prefix>{<tag>}:e:<user label>   the user's event channel (sharded pub/sub)
+    <prefix>{<tag>}:t:<digest hex>   a tombstone: that token's session ended (two-tier storage)
+    <prefix>{<slot tag>}:complete    the completeness marker of one hash slot (two-tier storage)
+    <prefix>rewarm-lock              held by the one process rewarming (two-tier storage)
 
 ``<tag>`` is the routing tag (40-bit HMAC of the user id, also carried by the token, so the
 slot is known from a token digest alone); ``<user label>`` is the 128-bit HMAC label that
@@ -62,6 +65,18 @@ class RedisKeys:
     def events_channel(self, user_id: UserId) -> str:
         """The (sharded) pub/sub channel of ``user_id``'s events."""
         return f"{self.prefix}{{{self.tag_for(user_id).value}}}:e:{self.label_for(user_id)}"
+
+    def tombstone(self, digest: TokenDigest) -> str:
+        """The key whose presence says the session under ``digest`` ended for good."""
+        return f"{self.prefix}{{{digest.routing_tag.value}}}:t:{digest.hex}"
+
+    def completeness_marker(self, slot_tag: str) -> str:
+        """The marker of the hash slot that ``slot_tag`` (see ``slot_markers``) hashes to."""
+        return f"{self.prefix}{{{slot_tag}}}:complete"
+
+    def rewarm_lock(self) -> str:
+        """The lock that lets one process at a time rewarm."""
+        return f"{self.prefix}rewarm-lock"
 
     def session_pattern(self) -> str:
         """A SCAN MATCH pattern for every session key under this prefix."""

@@ -23,6 +23,7 @@ class Library(enum.Enum):
 
     SESSION = "lib_session"
     PLATFORM_CACHE = "lib_platform_cache"
+    MIRROR = "lib_mirror"
 
 
 _USES: dict[str, tuple[Library, ...]] = {
@@ -38,6 +39,9 @@ _USES: dict[str, tuple[Library, ...]] = {
     "delete_user_sessions": (Library.SESSION,),
     "purge_session": (Library.SESSION,),
     "prune_index": (),
+    "put_session": (Library.SESSION, Library.MIRROR),
+    "forget_sessions": (Library.SESSION, Library.MIRROR),
+    "rotate_mirror": (Library.SESSION, Library.MIRROR),
 }
 
 

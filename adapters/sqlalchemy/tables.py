@@ -93,6 +93,24 @@ class UserSessionColumns:
     attributes: Mapped[Any] = mapped_column(JSON)
 
 
+class OutboxColumns:
+    """Columns of ``<prefix>outbox``: Redis work a committed change still owes (two-tier storage).
+
+    A row is written in the same transaction as the change it describes and deleted once
+    Redis has been brought in line; ``kind`` says what to bring in line ("session": the
+    session under ``token_digest``; "platforms": ``user_id``'s platform cache).
+    ``absolute_expires_at`` bounds how long a tombstone for the digest must last.
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    token_digest: Mapped[str | None] = mapped_column(String(DIGEST_LENGTH))
+    token_routing_tag: Mapped[str | None] = mapped_column(String(ROUTING_TAG_LENGTH))
+    absolute_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 @dataclass(frozen=True)
 class SqlTables:
     """The mapped tables of one prefix: what every SQL adapter is built with."""
@@ -101,6 +119,7 @@ class SqlTables:
     metadata: MetaData
     platform_connections: type[PlatformConnectionColumns]
     user_sessions: type[UserSessionColumns]
+    outbox: type[OutboxColumns]
 
     @property
     def version_table(self) -> str:
@@ -137,6 +156,9 @@ def sql_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> SqlTables:
     class UserSessionRow(UserSessionColumns, Base):
         __tablename__ = f"{prefix}user_sessions"
 
+    class OutboxRow(OutboxColumns, Base):
+        __tablename__ = f"{prefix}outbox"
+
     # "At most one default per user", enforced by the database too: a partial unique index,
     # which both PostgreSQL and SQLite support. Listed here rather than in the mixin because
     # its WHERE clause needs the mapped column.
@@ -147,4 +169,4 @@ def sql_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> SqlTables:
         postgresql_where=PlatformConnectionRow.is_default,
         sqlite_where=PlatformConnectionRow.is_default,
     )
-    return SqlTables(prefix, Base.metadata, PlatformConnectionRow, UserSessionRow)
+    return SqlTables(prefix, Base.metadata, PlatformConnectionRow, UserSessionRow, OutboxRow)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, insert, select, update
+from sqlalchemy import CursorResult, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from platform_sessions.adapters.sqlalchemy.session_records import (
@@ -50,17 +50,21 @@ class UserSessionsInTransaction:
         self._tables = tables
         self._policy = policy
 
-    def create(self, new: UserSession, *, max_sessions: int) -> list[UserSession]:
+    def create(
+        self, new: UserSession, *, max_sessions: int, expired_before: datetime | None = None
+    ) -> list[UserSession]:
         """INSERT ``new`` and evict the user's least recently seen sessions over the limit.
 
         The user's lock is taken first, so two logins of one user at the same moment count
-        each other. Expired sessions of the user are deleted on the way (they do not count).
+        each other. Expired sessions of the user are deleted on the way (they do not count):
+        those whose stored ``expires_at`` is before ``expired_before`` (default: the new
+        session's start; a store whose ``last_seen_at`` lags behind a cache passes earlier).
         Raises ``IntegrityError`` if the token digest or id is already stored.
         """
         rows = self._rows
         lock_user_sessions(self._session, self._tables, new.user_id)
         self._session.execute(insert(rows).values(session_values(new, self._policy)))
-        now = new.last_seen_at
+        now = new.last_seen_at if expired_before is None else expired_before
         others_of_user = (rows.user_id == new.user_id, rows.session_id != new.session_id)
         self._session.execute(
             delete(rows).where(*others_of_user, rows.expires_at <= now).execution_options(**_NO_SYNC)
@@ -145,6 +149,26 @@ class UserSessionsInTransaction:
             delete(rows).where(*criteria).returning(rows).execution_options(**_FRESH, **_NO_SYNC)
         ).all()
         return self._decoded_all(deleted)
+
+    def live_page(self, now: datetime, *, after: str, limit: int) -> list[UserSession]:
+        """Up to ``limit`` sessions live at ``now`` (by stored ``expires_at``) whose id sorts
+        after ``after``, in id order: a keyset page, for bulk loads that must not hold one
+        long transaction."""
+        rows = self._rows
+        found = self._session.scalars(
+            self._select()
+            .where(rows.expires_at > now, rows.session_id > after)
+            .order_by(rows.session_id)
+            .limit(limit)
+        ).all()
+        return self._decoded_all(found)
+
+    def count_live(self, now: datetime) -> int:
+        """How many sessions are live at ``now`` by their stored ``expires_at``."""
+        rows = self._rows
+        return int(
+            self._session.scalar(select(func.count()).select_from(rows).where(rows.expires_at > now)) or 0
+        )
 
     def purge_batch(self, now: datetime, batch_size: int) -> int:
         """Delete at most ``batch_size`` sessions expired at ``now``, soonest expired first.

@@ -130,8 +130,8 @@ def test_each_embedded_bootstrap_is_its_own_world():
             second.resolve(str(started.token))
 
 
-def test_plain_bootstrap_stays_in_memory_and_needs_no_redis():
-    with bootstrap() as sessions:
+def test_explicit_memory_storage_needs_no_redis():
+    with bootstrap(storage="memory") as sessions:
         assert sessions.resolve(str(sessions.start_session("alice").token)).user_id == "alice"
 
 

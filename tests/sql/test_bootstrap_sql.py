@@ -175,7 +175,7 @@ def test_closing_the_facade_disposes_the_engine(tmp_path: Path, clock: ManualClo
     assert closed  # the pooled connection was closed by engine.dispose()
 
 
-def test_plain_bootstrap_is_still_in_memory():
+def test_explicit_memory_bootstrap_touches_no_database():
     from sqlalchemy import event
     from sqlalchemy.pool import Pool
 
@@ -186,7 +186,7 @@ def test_plain_bootstrap_is_still_in_memory():
 
     event.listen(Pool, "connect", on_connect)
     try:
-        with bootstrap() as sessions:
+        with bootstrap(storage="memory") as sessions:
             started = sessions.start_session("alice")
             assert sessions.resolve(str(started.token)).user_id == "alice"
     finally:

@@ -72,7 +72,12 @@ def test_every_object_is_named_with_the_prefix(sql_database: SqlDatabase):
     inspector = inspect(sql_database.engine)
     prefix = sql_database.prefix
     names = {name for name in inspector.get_table_names() if name.startswith(prefix)}
-    assert names == {f"{prefix}platform_connections", f"{prefix}user_sessions", f"{prefix}alembic_version"}
+    assert names == {
+        f"{prefix}platform_connections",
+        f"{prefix}user_sessions",
+        f"{prefix}outbox",
+        f"{prefix}alembic_version",
+    }
     for table in names - {f"{prefix}alembic_version"}:
         assert all(prefix in index["name"] for index in inspector.get_indexes(table))
         assert all(prefix in (uq["name"] or "") for uq in inspector.get_unique_constraints(table))
@@ -83,7 +88,7 @@ def test_upgrading_again_changes_nothing(sql_database: SqlDatabase):
     with sql_database.engine.connect() as connection:
         assert schema_differences(connection, sql_database.tables) == []
         version = connection.execute(text(f"SELECT version_num FROM {sql_database.tables.version_table}"))
-        assert version.scalars().all() == ["0001"]
+        assert version.scalars().all() == ["0002"]
 
 
 def test_a_downgrade_drops_the_tables_and_an_upgrade_brings_them_back(sql_database: SqlDatabase):

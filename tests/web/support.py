@@ -46,8 +46,8 @@ def connect_platforms(sessions: PlatformSessions) -> Alice:
 
 
 def memory_sessions(clock: ManualClock) -> PlatformSessions:
-    """The embedded default, on a clock the test moves."""
-    return bootstrap(clock=clock)
+    """The in-memory storage, on a clock the test moves."""
+    return bootstrap(storage="memory", clock=clock)
 
 
 def unreachable_store_sessions() -> PlatformSessions:

@@ -4,16 +4,22 @@
 -- KEYS[1] the session hash        KEYS[2] the platform cache of the session's routing tag
 -- ARGV[1] now (epoch µs)          ARGV[2] touch interval (µs)     ARGV[3] idle timeout (µs)
 -- ARGV[4] requested platform id, '' for none
+-- KEYS[3] (two-tier storage only) the completeness marker of the session's hash slot
 --
--- Returns {'missing'} | {'corrupt', raw} | {'ok', session, platforms} where platforms is
--- read_platforms' answer. The label that picks the user's cache fields is read from the
+-- Returns {'missing', complete} | {'corrupt', raw} | {'ok', session, platforms, last seen
+-- before this call} where platforms is read_platforms' answer and complete is 1 if KEYS[3]
+-- exists (a miss is then authoritative), else 0. The label that picks the user's cache fields is read from the
 -- session hash, so the client needs nothing but the token digest.
 
 local now, interval, idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local s, status, flat = read_session(KEYS[1])
+if status == 'missing' then
+  return {'missing', #KEYS >= 3 and redis.call('EXISTS', KEYS[3]) or 0}
+end
 if status ~= 'ok' then
   return {status, flat}
 end
+local seen_before = s.last_seen_at_us
 -- An expired session is returned untouched for the caller to judge; a live one is touched
 -- only once the interval has passed, so most requests write nothing.
 if is_live(s, now, idle) and now - tonumber(s.last_seen_at_us) >= interval then
@@ -25,4 +31,4 @@ if is_live(s, now, idle) and now - tonumber(s.last_seen_at_us) >= interval then
   expire_at(KEYS[1], expires_at(s, idle), now)
   flat = redis.call('HGETALL', KEYS[1])
 end
-return {'ok', flat, read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4])}
+return {'ok', flat, read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4]), seen_before}

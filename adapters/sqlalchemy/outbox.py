@@ -1,0 +1,122 @@
+"""The transactional outbox: Redis work owed by committed changes, as rows in ``<prefix>outbox``.
+
+The statements run on a caller's database session, inside the transaction of the change they
+describe (written together, or not at all); nothing here commits.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+
+from attrs import frozen
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from platform_sessions.adapters.sqlalchemy.tables import SqlTables
+from platform_sessions.domain.ids import UserId
+from platform_sessions.domain.token import RoutingTag, TokenDigest
+
+
+class OutboxKind(enum.Enum):
+    """What an outbox row asks Redis to bring in line with the database."""
+
+    SESSION = "session"  # the session stored under one token digest (present, or gone for good)
+    PLATFORMS = "platforms"  # a user's platform cache (drop it)
+
+
+@frozen
+class OutboxEntry:
+    """One row: what to bring in line, and how long a tombstone for its digest must last."""
+
+    kind: OutboxKind
+    user_id: UserId
+    token_digest: TokenDigest | None = None
+    absolute_expires_at: datetime | None = None
+    entry_id: int | None = None
+
+    @classmethod
+    def for_session(cls, user_id: UserId, digest: TokenDigest, absolute_expires_at: datetime) -> OutboxEntry:
+        """Work owed for the session under ``digest``."""
+        return cls(OutboxKind.SESSION, user_id, digest, absolute_expires_at)
+
+    @classmethod
+    def for_platforms(cls, user_id: UserId) -> OutboxEntry:
+        """Work owed for ``user_id``'s platform cache."""
+        return cls(OutboxKind.PLATFORMS, user_id)
+
+
+@frozen
+class OutboxStats:
+    """How many rows wait, and since when the oldest."""
+
+    depth: int
+    oldest_created_at: datetime | None
+
+
+class OutboxInTransaction:
+    """Add, claim and clear outbox rows on a given database session."""
+
+    def __init__(self, session: Session, tables: SqlTables) -> None:
+        self._session = session
+        self._rows = tables.outbox
+
+    def add(self, entries: Sequence[OutboxEntry], now: datetime) -> list[OutboxEntry]:
+        """INSERT one row per entry; returns the entries with their row ids."""
+        added: list[OutboxEntry] = []
+        for entry in entries:
+            digest = entry.token_digest
+            row_id = self._session.scalar(
+                insert(self._rows)
+                .values(
+                    kind=entry.kind.value,
+                    user_id=entry.user_id,
+                    token_digest=digest.hex if digest else None,
+                    token_routing_tag=digest.routing_tag.value if digest else None,
+                    absolute_expires_at=entry.absolute_expires_at,
+                    created_at=now,
+                )
+                .returning(self._rows.id)
+            )
+            added.append(OutboxEntry(entry.kind, entry.user_id, digest, entry.absolute_expires_at, row_id))
+        return added
+
+    def claim(self, limit: int) -> list[OutboxEntry]:
+        """The oldest ``limit`` rows, locked for this transaction; rows another relay holds are
+        skipped (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway)."""
+        rows = self._rows
+        found = self._session.execute(
+            select(
+                rows.id,
+                rows.kind,
+                rows.user_id,
+                rows.token_digest,
+                rows.token_routing_tag,
+                rows.absolute_expires_at,
+            )
+            .order_by(rows.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        entries: list[OutboxEntry] = []
+        for row_id, kind, user_id, digest_hex, tag, absolute in found:
+            digest = TokenDigest(digest_hex, RoutingTag(tag)) if digest_hex and tag else None
+            entries.append(OutboxEntry(OutboxKind(kind), UserId(user_id), digest, absolute, row_id))
+        return entries
+
+    def clear(self, entry_ids: Sequence[int]) -> None:
+        """Delete the rows whose Redis work is done."""
+        if entry_ids:
+            self._session.execute(
+                delete(self._rows)
+                .where(self._rows.id.in_(list(entry_ids)))
+                .execution_options(synchronize_session=False)
+            )
+
+    def stats(self) -> OutboxStats:
+        """Depth and the oldest row's time (two indexed queries)."""
+        depth = self._session.scalar(select(func.count()).select_from(self._rows)) or 0
+        # Selected as a column (not min()) so the column type turns it back into a datetime.
+        oldest = self._session.scalar(select(self._rows.created_at).order_by(self._rows.created_at).limit(1))
+        return OutboxStats(int(depth), oldest)

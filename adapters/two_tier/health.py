@@ -1,0 +1,92 @@
+"""What ``health()`` reports: reachability, the breaker, the outbox, live sessions, counters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from attrs import field, frozen
+
+from platform_sessions.adapters.redis import RedisClient
+from platform_sessions.adapters.redis.errors import redis_unavailable_as_store_error
+from platform_sessions.adapters.two_tier.database import SessionDatabase
+from platform_sessions.adapters.two_tier.lag import DatabaseLag
+from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
+from platform_sessions.adapters.two_tier.redis_guard import RedisGuard
+from platform_sessions.domain.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@frozen
+class StorageHealth:
+    """A storage's state; ``None`` where a storage has no such thing (no breaker in memory)."""
+
+    storage: str
+    healthy: bool
+    redis_reachable: bool | None = None
+    database_reachable: bool | None = None
+    breaker: str | None = None
+    outbox_depth: int | None = None
+    outbox_age_seconds: float | None = None
+    live_sessions: int | None = None
+    counters: Mapping[str, int] = field(factory=dict)
+
+
+class TwoTierHealth:
+    """Builds :class:`StorageHealth` for the two-tier storage (one ping, one short read)."""
+
+    def __init__(
+        self,
+        *,
+        client: RedisClient,
+        database: SessionDatabase,
+        guard: RedisGuard,
+        metrics: TwoTierMetrics,
+        lag: DatabaseLag,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._client = client
+        self._database = database
+        self._guard = guard
+        self._metrics = metrics
+        self._lag = lag
+        self._now = now
+
+    def report(self) -> StorageHealth:
+        """Reachability of both stores, breaker state, outbox depth and age, counters."""
+        now = self._now()
+        redis_ok = self._redis_reachable()
+        depth: int | None = None
+        age: float | None = None
+        live: int | None = None
+        try:
+            with self._database.transaction("report health", read_only=True) as tx:
+                stats = tx.outbox.stats()
+                live = tx.sessions.count_live(now - self._lag.bound)
+            depth = stats.depth
+            age = (now - stats.oldest_created_at).total_seconds() if stats.oldest_created_at else 0.0
+            database_ok = True
+        except StoreUnavailable as error:
+            logger.warning("health: the database is unreachable: %s", error)
+            database_ok = False
+        return StorageHealth(
+            storage="two-tier",
+            healthy=database_ok,  # Redis down is degraded, not down: the database answers alone
+            redis_reachable=redis_ok,
+            database_reachable=database_ok,
+            breaker=self._guard.breaker.state.value,
+            outbox_depth=depth,
+            outbox_age_seconds=age,
+            live_sessions=live,
+            counters=self._metrics.snapshot(),
+        )
+
+    def _redis_reachable(self) -> bool:
+        try:
+            with redis_unavailable_as_store_error("pinging"):
+                self._client.ping()
+        except StoreUnavailable:
+            return False
+        return True

@@ -1,0 +1,75 @@
+"""What every process does in the background: relay the outbox, and rewarm a Redis that lost
+its completeness markers (restarted empty, failed over to an empty replica, flushed)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
+from platform_sessions.adapters.two_tier.outbox_relay import OutboxRelay
+from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
+from platform_sessions.adapters.two_tier.rewarm import RewarmBusy, Rewarmer
+from platform_sessions.domain.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class Maintenance:
+    """One tick: through the guard (so an open breaker is probed, and the probe drains first),
+    drain the outbox, then check the markers and rewarm if they are gone."""
+
+    def __init__(
+        self,
+        relay: OutboxRelay,
+        rewarmer: Rewarmer,
+        mirror: RedisSessionMirror,
+        guard: RedisGuard,
+        *,
+        auto_rewarm: bool,
+    ) -> None:
+        self._relay = relay
+        self._rewarmer = rewarmer
+        self._mirror = mirror
+        self._guard = guard
+        self._auto_rewarm = auto_rewarm
+
+    def tick(self) -> None:
+        """Run once; failures are logged, never raised (the next tick tries again)."""
+        try:
+            self._guard.call("relaying the outbox", self._relay.drain)
+            if self._auto_rewarm and not self._guard.call("checking markers", self._mirror.markers_present):
+                self._guard.call("rewarming Redis", self._rewarmer.rewarm)
+        except (RedisSkipped, RewarmBusy):
+            pass
+        except StoreUnavailable as error:
+            logger.warning("outbox relay: the database failed: %s", error)
+
+
+class RelayThread:
+    """A daemon thread calling ``tick`` every ``interval_s`` until :meth:`stop`."""
+
+    def __init__(self, tick: Callable[[], None], interval_s: float) -> None:
+        self._tick = tick
+        self._interval_s = interval_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="platform-sessions-relay", daemon=True)
+
+    def start(self) -> None:
+        """Start ticking (the first tick runs at once)."""
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the thread to stop and wait for it (bounded)."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._tick()
+            except Exception:
+                logger.exception("the outbox relay tick failed")
+            self._stopping.wait(self._interval_s)

@@ -1,0 +1,93 @@
+"""Drains the outbox: Redis work that committed changes still owe.
+
+Rows are left behind when Redis failed after a commit, or the process died between its commit
+and its Redis write. The relay does not replay what a row once said: it brings Redis in line
+with what the database says now about that digest (the session if it is still there, else a
+forget with its tombstone), which is idempotent and order-free. Rows are claimed with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so relays of several processes share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from platform_sessions.adapters.redis.session_mirror import EndedSession
+from platform_sessions.adapters.sqlalchemy.outbox import OutboxEntry, OutboxKind
+from platform_sessions.adapters.two_tier.database import DatabaseTransaction, SessionDatabase
+from platform_sessions.adapters.two_tier.lag import DatabaseLag
+from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
+from platform_sessions.adapters.two_tier.mirror_work import (
+    DropPlatforms,
+    ForgetSessions,
+    MirrorWork,
+    PutSession,
+)
+from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# One drain handles at most this many batches; the next tick takes the rest.
+MAX_BATCHES = 50
+
+
+class OutboxRelay:
+    """One drain: claim a batch, bring Redis in line, delete the batch; repeat while full."""
+
+    def __init__(
+        self,
+        database: SessionDatabase,
+        writer: MirrorWriter,
+        metrics: TwoTierMetrics,
+        lag: DatabaseLag,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._lag = lag
+        self._database = database
+        self._writer = writer
+        self._metrics = metrics
+        self._now = now
+
+    def drain(self) -> int:
+        """Relay leftover rows; returns how many. Raises StoreUnavailable (either store)."""
+        relayed = 0
+        for _ in range(MAX_BATCHES):
+            with self._database.transaction("relay the outbox") as tx:
+                entries = tx.outbox.claim(BATCH_SIZE)
+                if not entries:
+                    break
+                now = self._now()
+                # Redis is written while the rows stay locked, so two relays never race on them.
+                self._writer.apply(_current_work(tx, entries, self._lag, now), now)
+                tx.outbox.clear([e.entry_id for e in entries if e.entry_id is not None])
+            relayed += len(entries)
+            if len(entries) < BATCH_SIZE:
+                break
+        if relayed:
+            self._metrics.increment("relayed", relayed)
+            logger.info("relayed %d outbox rows to Redis", relayed)
+        return relayed
+
+
+def _current_work(
+    tx: DatabaseTransaction, entries: Sequence[OutboxEntry], lag: DatabaseLag, now: datetime
+) -> list[MirrorWork]:
+    """What Redis must look like for each row's digest or user, as the database says now."""
+    work: list[MirrorWork] = []
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.kind is OutboxKind.PLATFORMS:
+            work.append(DropPlatforms(entry.user_id))
+            continue
+        digest = entry.token_digest
+        if digest is None or digest.hex in seen:
+            continue
+        seen.add(digest.hex)
+        stored = tx.sessions.get(digest)
+        if stored is not None and stored.user_id == entry.user_id:
+            work.append(PutSession(lag.credit(stored, now)))
+        elif entry.absolute_expires_at is not None:
+            work.append(ForgetSessions(entry.user_id, (EndedSession(digest, entry.absolute_expires_at),)))
+    return work

@@ -1,0 +1,233 @@
+"""TwoTierUserSessionRepository: the database decides, Redis mirrors, reads prefer Redis.
+
+Every state change runs in one database transaction that also records, in the outbox, the
+Redis work it owes; after the commit the work is applied and the rows cleared
+(:class:`ChangeRecorder`). Touches go to Redis only; the database hears of one when it crosses
+a database touch interval (:class:`DatabaseLag`), or of every one while Redis is away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from platform_sessions.adapters.redis import RedisUserSessionRepository
+from platform_sessions.adapters.two_tier.change_recorder import ChangeRecorder
+from platform_sessions.adapters.two_tier.database import SessionDatabase
+from platform_sessions.adapters.two_tier.lag import DatabaseLag
+from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
+from platform_sessions.adapters.two_tier.mirror_work import (
+    ForgetSessions,
+    MirrorWork,
+    PutSession,
+    RotateSession,
+    ended,
+    outbox_entries,
+)
+from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
+from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, StoreUnavailable
+from platform_sessions.domain.ids import SessionId, UserId
+from platform_sessions.domain.ports import Clock, UserSessionRepository
+from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.token import TokenDigest
+
+logger = logging.getLogger(__name__)
+
+
+class TwoTierUserSessionRepository(UserSessionRepository):
+    """See the module docstring and architecture.md, "Two tiers"."""
+
+    def __init__(
+        self,
+        *,
+        database: SessionDatabase,
+        redis_sessions: RedisUserSessionRepository,
+        recorder: ChangeRecorder,
+        guard: RedisGuard,
+        metrics: TwoTierMetrics,
+        lag: DatabaseLag,
+        clock: Clock,
+    ) -> None:
+        self._clock = clock
+        self._database = database
+        self._redis = redis_sessions
+        self._recorder = recorder
+        self._guard = guard
+        self._metrics = metrics
+        self._lag = lag
+
+    # changes: the database first, the outbox in the same transaction, then Redis
+
+    def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
+        """INSERT (evicting over the limit) and the outbox rows; then mirror both.
+
+        Eviction picks the least recently seen, so the database first learns the last_seen_at
+        Redis has for the user's sessions (touches are Redis-only); if Redis cannot say,
+        rows are judged expired only beyond the lag bound.
+        """
+        now = self._clock.now()
+        started = session.last_seen_at
+        try:
+            in_redis = self._guard.call(
+                "reading a user's sessions", lambda: self._redis.list_for_user(session.user_id, started)
+            )
+            expired_before = started
+        except RedisSkipped:
+            in_redis, expired_before = [], started - self._lag.bound
+        with self._database.transaction("store a new session") as tx:
+            for seen in in_redis:
+                tx.sessions.touch(seen, seen.last_seen_at)
+            evicted = tx.sessions.create(session, max_sessions=max_sessions, expired_before=expired_before)
+            work: list[MirrorWork] = [PutSession(session)]
+            if evicted:
+                work.insert(0, ForgetSessions(session.user_id, tuple(ended(s) for s in evicted)))
+            entries = tx.outbox.add(outbox_entries(work), now)
+        self._recorder.after_commit(work, entries, now)
+        return evicted
+
+    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+        """The versioned UPDATE decides; Redis gets the whole new version."""
+        now = self._clock.now()
+        try:
+            with self._database.transaction("update a session") as tx:
+                stored = tx.sessions.update(session, changes)
+                work: list[MirrorWork] = [PutSession(stored)]
+                entries = tx.outbox.add(outbox_entries(work), now)
+        except ConcurrentUpdate:
+            self._conflict(session.token_digest)
+            raise
+        seen = self._recorder.after_commit(work, entries, now)
+        return stored.touched(seen or session.last_seen_at)
+
+    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
+        """The versioned UPDATE of the digest; Redis forgets the old one and gets the new."""
+        if new_digest.routing_tag != session.token_digest.routing_tag:
+            raise InvalidInput("a rotated token must keep the routing tag of the session's user")
+        now = self._clock.now()
+        try:
+            with self._database.transaction("rotate a session's token") as tx:
+                stored = tx.sessions.rotate(session, new_digest)
+                work: list[MirrorWork] = [RotateSession(ended(session), stored)]
+                entries = tx.outbox.add(outbox_entries(work), now)
+        except ConcurrentUpdate:
+            self._conflict(session.token_digest)
+            raise
+        seen = self._recorder.after_commit(work, entries, now)
+        return stored.touched(seen or session.last_seen_at)
+
+    def delete(self, session: UserSession) -> bool:
+        """DELETE; Redis forgets the digest (and keeps a tombstone) whatever the database had."""
+        now = self._clock.now()
+        work: list[MirrorWork] = [ForgetSessions(session.user_id, (ended(session),))]
+        with self._database.transaction("delete a session") as tx:
+            deleted = tx.sessions.delete(session)
+            entries = tx.outbox.add(outbox_entries(work), now)
+        self._recorder.after_commit(work, entries, now)
+        return deleted
+
+    def delete_all_for_user(self, user_id: UserId, *, keep: SessionId | None = None) -> Sequence[UserSession]:
+        """One DELETE ... RETURNING; Redis forgets each deleted digest."""
+        now = self._clock.now()
+        with self._database.transaction("delete a user's sessions") as tx:
+            deleted = tx.sessions.delete_all_for_user(user_id, keep=keep)
+            work: list[MirrorWork] = (
+                [ForgetSessions(user_id, tuple(ended(s) for s in deleted))] if deleted else []
+            )
+            entries = tx.outbox.add(outbox_entries(work), now)
+        if work:
+            self._recorder.after_commit(work, entries, now)
+        return deleted
+
+    # reads and touches: Redis first
+
+    def get(self, digest: TokenDigest) -> UserSession | None:
+        """Redis if it has it, else the database (as stored there)."""
+        try:
+            found = self._guard.call("reading a session", lambda: self._redis.get(digest))
+        except RedisSkipped:
+            found = None
+        if found is not None:
+            return found
+        with self._database.transaction("read a session", read_only=True) as tx:
+            return tx.sessions.get(digest)
+
+    def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
+        """Redis only, unless the touch enters a new database touch interval or Redis is away."""
+        try:
+            touched = self._guard.call("touching a session", lambda: self._redis.touch(session, seen_at))
+        except RedisSkipped:
+            touched = None
+        if touched is None:
+            with self._database.transaction("touch a session") as tx:
+                return tx.sessions.touch(session, seen_at)
+        if self._lag.crosses_boundary(session.last_seen_at, seen_at):
+            self.touch_database(session, seen_at)
+        return touched
+
+    def touch_database(self, session: UserSession, seen_at: datetime) -> None:
+        """Bring the database's ``last_seen_at`` up to ``seen_at``; a failure is only logged
+        (the lag credit covers a missed one)."""
+        try:
+            with self._database.transaction("touch a session") as tx:
+                tx.sessions.touch(session, seen_at)
+            self._metrics.increment("database_touches")
+        except StoreUnavailable as error:
+            logger.warning("could not bring a session's last_seen_at up to date in the database: %s", error)
+
+    def list_for_user(self, user_id: UserId, now: datetime) -> Sequence[UserSession]:
+        """The database's list, each session with Redis's ``last_seen_at`` where Redis has it,
+        else credited the database's lag (Redis lost it, or is away)."""
+        with self._database.transaction("list a user's sessions", read_only=True) as tx:
+            stored = tx.sessions.list_for_user(user_id, now - self._lag.bound)
+        try:
+            seen = self._guard.call("listing a user's sessions", lambda: self._seen_in_redis(stored))
+        except RedisSkipped:
+            seen = {}
+        policy = self._database.policy
+        live: list[UserSession] = []
+        for session in stored:
+            redis_seen = seen.get(session.session_id)
+            current = session.touched(redis_seen) if redis_seen else self._lag.credit(session, now)
+            if current.expiry_reason(now, policy) is None:
+                live.append(current)
+        return sorted(live, key=lambda s: s.last_seen_at, reverse=True)
+
+    def _seen_in_redis(self, sessions: Sequence[UserSession]) -> dict[SessionId, datetime]:
+        seen: dict[SessionId, datetime] = {}
+        for session in sessions:
+            mirrored = self._redis.get(session.token_digest)
+            if mirrored is not None and mirrored.session_id == session.session_id:
+                seen[session.session_id] = mirrored.last_seen_at
+        return seen
+
+    def purge_expired(self, now: datetime, *, batch_size: int = 1000) -> int:
+        """Purge the database (allowing for its lag) and sweep Redis; returns the database's count."""
+        if batch_size < 1:
+            raise InvalidInput("batch_size must be at least 1")
+        purged = 0
+        cutoff = now - self._lag.bound
+        while True:
+            with self._database.transaction("purge expired sessions") as tx:
+                deleted = tx.sessions.purge_batch(cutoff, batch_size)
+            purged += deleted
+            if deleted < batch_size:
+                break
+        with contextlib.suppress(RedisSkipped):  # Redis reclaims by TTL anyway
+            self._guard.call(
+                "sweeping expired sessions", lambda: self._redis.purge_expired(now, batch_size=batch_size)
+            )
+        return purged
+
+    def _conflict(self, digest: TokenDigest) -> None:
+        """A lost race, or a Redis copy older than the database: bring Redis in line now, so
+        the caller's re-read (Redis first) sees the version the database has."""
+        self._metrics.increment("version_conflicts")
+        try:
+            with self._database.transaction("read a session", read_only=True) as tx:
+                stored = tx.sessions.get(digest)
+            if stored is not None:
+                self._recorder.refresh(stored, self._clock.now())
+        except StoreUnavailable:
+            pass

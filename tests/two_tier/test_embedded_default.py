@@ -1,0 +1,45 @@
+"""The whole lifecycle through plain bootstrap(): the embedded two-tier storage (fakeredis and a
+SQLite file), the same code path as production, surviving a restart of the process."""
+
+from __future__ import annotations
+
+import pytest
+
+from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.entrypoints import bootstrap
+
+
+def test_the_embedded_default_runs_the_whole_lifecycle_and_survives_a_restart(tmp_path, monkeypatch):
+    monkeypatch.delenv("PLATFORM_SESSIONS_ROUTING_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    monkeypatch.setenv("PLATFORM_SESSIONS_DATABASE_URL", url)
+    with bootstrap() as sessions:
+        assert sessions.health().storage == "two-tier"
+        mastodon = sessions.connect_platform(
+            "alice", name="M", platform_type="mastodon", instance_url="https://m.example", username="a"
+        )
+        pixelfed = sessions.connect_platform(
+            "alice", name="P", platform_type="pixelfed", instance_url="https://p.example", username="a"
+        )
+        laptop = sessions.start_session("alice")
+        phone = sessions.start_session("alice")
+        context = sessions.resolve(laptop.token.value)
+        assert context.platform == mastodon
+        assert sessions.switch_platform(context, pixelfed.id).changed
+        rotated = sessions.rotate(laptop.token.value)
+        with pytest.raises(SessionNotFound):
+            sessions.resolve(laptop.token.value)
+        assert len(sessions.list_sessions("alice")) == 2
+        assert sessions.end_all_sessions("alice", keep=rotated.token.value) == 1
+        with pytest.raises(SessionNotFound):
+            sessions.resolve(phone.token.value)
+        health = sessions.health()
+        assert health.outbox_depth == 0
+        assert health.breaker == "closed"
+        assert health.live_sessions == 1
+    assert (tmp_path / "app.sqlite3.routing-key").exists()
+    with bootstrap() as restarted:  # a new process: fakeredis is empty, the database is not
+        assert restarted.resolve(rotated.token.value).platform_id == pixelfed.id
+        with pytest.raises(SessionNotFound):
+            restarted.resolve(phone.token.value)
+        assert restarted.rewarm() == 1
