@@ -1,0 +1,1 @@
+"""Benchmarks of platform-sessions against real servers: ``python -m benchmarks`` (see README)."""

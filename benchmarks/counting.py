@@ -1,0 +1,87 @@
+"""Count what an operation sends to the servers instead of assuming it.
+
+Redis: every packed-command send of a redis-py connection is one request on the wire; a
+pipeline or a script is one send, so sends are round trips. SQL: SQLAlchemy's
+``before_cursor_execute`` (statements) and ``begin`` (transactions) events, on every engine.
+
+Counts are kept per thread, so that work on the library's background event publisher (off the
+request's path) is not charged to the request that queued it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from attrs import define
+from redis.connection import AbstractConnection
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+@define
+class Counts:
+    """What one thread sent: Redis round trips, SQL statements, SQL transactions."""
+
+    redis: int = 0
+    sql: int = 0
+    transactions: int = 0
+
+    def minus(self, earlier: Counts) -> Counts:
+        return Counts(
+            self.redis - earlier.redis, self.sql - earlier.sql, self.transactions - earlier.transactions
+        )
+
+
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.counts = Counts()
+
+
+_local = _PerThread()
+
+
+def current() -> Counts:
+    """This thread's running totals (a copy)."""
+    counts = _local.counts
+    return Counts(counts.redis, counts.sql, counts.transactions)
+
+
+def measured(operation: Callable[[], object]) -> Counts:
+    """Run ``operation`` once and return what this thread sent while it ran."""
+    before = current()
+    operation()
+    return current().minus(before)
+
+
+@contextmanager
+def counting() -> Iterator[None]:
+    """Install the counters for the duration of a benchmark run, and remove them after.
+
+    The library builds its own clients (there is no hook to hand it a connection class), so
+    the counter wraps the method every redis-py TCP connection sends through, for every pool
+    this process creates; the original is restored on exit.
+    """
+    original: Callable[..., Any] = AbstractConnection.send_packed_command
+
+    def counted_send(self: AbstractConnection, command: Any, check_health: bool = True) -> Any:
+        _local.counts.redis += 1
+        return original(self, command, check_health)
+
+    def on_statement(*_: Any) -> None:
+        _local.counts.sql += 1
+
+    def on_begin(*_: Any) -> None:
+        _local.counts.transactions += 1
+
+    AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
+    event.listen(Engine, "before_cursor_execute", on_statement)
+    event.listen(Engine, "begin", on_begin)
+    try:
+        yield
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+        event.remove(Engine, "before_cursor_execute", on_statement)
+        event.remove(Engine, "begin", on_begin)

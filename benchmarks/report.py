@@ -1,0 +1,159 @@
+"""The results as Markdown: printed, and written to ``benchmarks/results.md``."""
+
+from __future__ import annotations
+
+from attrs import define, field
+
+from benchmarks.concurrency import Throughput
+from benchmarks.machine import Machine
+from benchmarks.operation_table import OperationTable
+from benchmarks.purge import PurgeResult
+from benchmarks.scale import ScaleResult
+from benchmarks.targets import Verdict, operation_verdicts, purge_verdict, scale_verdict
+from benchmarks.timing import Measured
+
+METHOD = """\
+Every time is the median of many runs; operations run round-robin (one run of each per round,
+the baseline included) so that noise spreads over all of them alike; "x baseline" divides by
+the baseline measured in the same rounds on the same server: one redis-py `GET` of a value the
+size of a stored session through a client with the library's own settings (`open_redis_client`,
+default `RedisOptions`), i.e. one round trip. Round trips (redis-py command sends: a script or a
+pipeline is one), SQL statements (`before_cursor_execute`) and SQL transactions (`begin`) are
+counted on the calling thread, so events delivered by the library's background publisher are not
+charged to the request; each database transaction also costs a pool pre-ping, not counted here.
+Untimed setup (the logins an "end" needs, say) and the delivery of the events a run queued are
+kept out of the timed runs. "µs over baseline" is what the library adds to the round trip: on this
+kind of machine (a small VM) the round trip itself is sometimes fast and sometimes slow, depending
+on the load, which moves the ratio more than it moves the library's own cost."""
+
+
+@define
+class Report:
+    command: str
+    machine: Machine
+    tables: list[OperationTable] = field(factory=list)
+    scale: ScaleResult | None = None
+    purge: PurgeResult | None = None
+    concurrency: dict[str, list[Throughput]] = field(factory=dict)
+    notes: list[str] = field(factory=list)
+
+    def verdicts(self) -> list[tuple[str, Verdict]]:
+        found: list[tuple[str, Verdict]] = []
+        for table in self.tables:
+            if table.kind.uses_redis:  # the targets are those of the Redis-fronted path
+                found.extend((table.kind.value, v) for v in operation_verdicts(table))
+        if self.scale is not None and self.scale.points:
+            found.append(("redis", scale_verdict(self.scale)))
+        if self.purge is not None:
+            found.append(("sql", purge_verdict(self.purge)))
+        return found
+
+    def markdown(self) -> str:
+        lines = ["# Benchmarks", "", f"Command: `{self.command}`", "", *self.machine.lines(), "", METHOD, ""]
+        lines += _targets(self.verdicts())
+        for table in self.tables:
+            lines += _operations(table)
+        if self.scale is not None:
+            lines += _scale(self.scale)
+        if self.purge is not None:
+            lines += _purge(self.purge)
+        for kind, results in self.concurrency.items():
+            lines += _concurrency(kind, results)
+        if self.notes:
+            lines += ["## Notes", "", *(f"- {note}" for note in self.notes), ""]
+        return "\n".join(lines)
+
+
+def _targets(verdicts: list[tuple[str, Verdict]]) -> list[str]:
+    if not verdicts:
+        return []
+    lines = ["## Targets", "", "| storage | target | holds | measured |", "|---|---|---|---|"]
+    for kind, v in verdicts:
+        lines.append(f"| {kind} | {v.target} | {'yes' if v.held else '**no**'} | {v.measured} |")
+    return [*lines, ""]
+
+
+def _counts(m: Measured, pick: str) -> str:
+    low, high = m.count_range(lambda c: int(getattr(c, pick)))
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def _operations(table: OperationTable) -> list[str]:
+    base = table.baseline.median
+    lines = [
+        f"## Operations: {table.kind.value} storage",
+        "",
+        f"{table.rounds} rounds; baseline value {table.value_size} bytes.",
+        "",
+        "| operation | median µs | x baseline | µs over baseline | Redis round trips | SQL statements "
+        "| SQL transactions |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in [table.baseline, *table.rows]:
+        if not m.seconds:
+            lines.append(f"| {m.name} | {m.unavailable or 'not measured'} | | | | | |")
+            continue
+        lines.append(
+            f"| {m.name} | {m.median * 1e6:,.0f} | {m.median / base:.2f} | {(m.median - base) * 1e6:,.0f} "
+            f"| {_counts(m, 'redis')} "
+            f"| {_counts(m, 'sql')} | {_counts(m, 'transactions')} |"
+        )
+    return [*lines, ""]
+
+
+def _scale(scale: ScaleResult) -> list[str]:
+    lines = [
+        "## Scale: resolve with many live sessions (private redis-server, Redis storage)",
+        "",
+        "Random sampled sessions, platform caches warm, interleaved with the baseline on the same server.",
+        "",
+        "| live sessions | load time s | baseline µs | resolve µs | x baseline | µs over baseline "
+        "| round trips |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in scale.points:
+        lines.append(
+            f"| {p.sessions:,} | {p.load_seconds:.1f} | {p.baseline.median * 1e6:,.0f} "
+            f"| {p.resolve.median * 1e6:,.0f} | {p.resolve.median / p.baseline.median:.2f} "
+            f"| {(p.resolve.median - p.baseline.median) * 1e6:,.0f} | {_counts(p.resolve, 'redis')} |"
+        )
+    lines.append("")
+    if scale.memory is not None:
+        mem = scale.memory
+        lines += [
+            f"Redis memory: a session hash {mem.session_bytes:,.0f} bytes (median `MEMORY USAGE`), a user's "
+            f"index with {mem.sessions_per_index} sessions {mem.index_bytes:,.0f} bytes; `used_memory` grew "
+            f"{mem.used_memory_per_session:,.0f} bytes per session loaded (hash, index share, key overhead).",
+            "",
+        ]
+    return lines
+
+
+def _purge(purge: PurgeResult) -> list[str]:
+    ordered = sorted(purge.batches)
+    median = ordered[len(ordered) // 2]
+    return [
+        "## Purge of expired sessions (PostgreSQL, private schema)",
+        "",
+        "| expired rows | batch size | transactions | total s | longest transaction ms | median ms "
+        "| live rows kept |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {purge.rows:,} | {purge.batch_size:,} | {len(purge.batches):,} | {purge.total_seconds:.2f} "
+        f"| {purge.longest * 1000:,.1f} | {median * 1000:,.1f} | {purge.live_rows_left:,} |",
+        "",
+        f"(Bulk insert and ANALYZE beforehand: {purge.insert_seconds:.1f} s, not part of the purge.)",
+        "",
+    ]
+
+
+def _concurrency(kind: str, results: list[Throughput]) -> list[str]:
+    lines = [
+        f"## Concurrency: {kind} storage",
+        "",
+        "| clients | resolves/s | baseline GETs/s | resolves / GETs |",
+        "|---|---:|---:|---:|",
+    ]
+    for t in results:
+        ratio = t.resolves_per_s / t.gets_per_s
+        lines.append(f"| {t.label} | {t.resolves_per_s:,.0f} | {t.gets_per_s:,.0f} | {ratio:.2f} |")
+    return [*lines, ""]
