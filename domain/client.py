@@ -12,6 +12,8 @@ def _printable_prefix(value: object, limit: int) -> str:
     # Client metadata is informational and attacker-controlled: keep it short and printable
     # instead of rejecting a login over a strange User-Agent.
     text = "" if value is None else str(value)
+    if len(text) <= limit and text.isprintable():
+        return text  # the common case, and every read of a stored session: no per-character work
     return "".join(ch for ch in text[: limit * 2] if ch.isprintable())[:limit]
 
 

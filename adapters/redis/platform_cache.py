@@ -74,11 +74,14 @@ class RedisPlatformCache:
         try:
             if optional_text(filled) != _FILLED:
                 return PlatformLookup.miss(generation_value)
+            decoded_active = self._decode(active, user_id)
+            # The active platform usually is the default: the same record, decoded once.
+            decoded_default = decoded_active if default == active else self._decode(default, user_id)
             lookup = PlatformLookup(
                 hit=True,
                 generation=generation_value,
-                active=self._decode(active, user_id),
-                default=self._decode(default, user_id),
+                active=decoded_active,
+                default=decoded_default,
                 requested=self._decode(requested, user_id),
             )
             if optional_text(default_id) and lookup.default is None:
