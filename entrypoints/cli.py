@@ -32,6 +32,7 @@ from platform_sessions.entrypoints.facade import PlatformSessions
 PROGRAM = "platform-sessions"
 REDIS_URL_ENV = "PLATFORM_SESSIONS_REDIS_URL"
 DATABASE_URL_ENV = "PLATFORM_SESSIONS_DATABASE_URL"
+ROUTING_KEY_ENV = "PLATFORM_SESSIONS_ROUTING_KEY"
 DEBUG_ENV = "PLATFORM_SESSIONS_DEBUG"
 DEFAULT_DEMO_PORT = 8000
 
@@ -68,6 +69,9 @@ def storage_options(arguments: argparse.Namespace, environ: Mapping[str, str]) -
             chosen.append(StorageOption(parameter, value, flag))
         elif environ.get(variable, "").strip():
             chosen.append(StorageOption(parameter, environ[variable].strip(), variable))
+    # The routing key is a secret: from the environment only, never a command-line argument.
+    if environ.get(ROUTING_KEY_ENV, "").strip():
+        chosen.append(StorageOption("routing_key", environ[ROUTING_KEY_ENV].strip(), ROUTING_KEY_ENV))
     return chosen
 
 
@@ -89,21 +93,13 @@ def masked(url: str) -> str:
 
 def describe_storage(options: Sequence[StorageOption]) -> str:
     """E.g. ``"Redis at redis://127.0.0.1:6379/0"``, or the embedded default."""
-    if not options:
-        return "embedded default"
     names = {"redis_url": "Redis", "database_url": "database"}
-    return ", ".join(f"{names[o.parameter]} at {masked(o.value)}" for o in options)
+    described = [f"{names[o.parameter]} at {masked(o.value)}" for o in options if o.parameter in names]
+    return ", ".join(described) or "embedded default"
 
 
 def open_sessions(options: Sequence[StorageOption]) -> PlatformSessions:
-    """``bootstrap(...)`` with the chosen storage; a clear error for storages this version lacks."""
-    accepted = inspect.signature(bootstrap).parameters
-    for option in options:
-        if option.parameter not in accepted:
-            kind = "Redis" if option.parameter == "redis_url" else "SQL database"
-            raise CliError(
-                f"{option.source} is set, but this version of platform-sessions has no {kind} storage"
-            )
+    """``bootstrap(...)`` with the chosen storage."""
     configured: dict[str, Any] = {option.parameter: option.value for option in options}
     return bootstrap(**configured)
 
@@ -204,15 +200,10 @@ def _purge_expired(arguments: argparse.Namespace, options: Sequence[StorageOptio
 
 def _rewarm(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
     with open_sessions(options) as sessions:
-        rewarm = getattr(sessions, "rewarm", None)
-        if not callable(rewarm):
-            raise CliError(
-                "rewarm needs the two-tier storage (Redis in front of the database), not in this version"
-            )
         progress = ProgressBar("loading live sessions into Redis", sys.stderr)
         started = time.perf_counter()
         try:
-            result = _with_progress(rewarm, progress)
+            result = _with_progress(sessions.rewarm, progress)
         finally:
             progress.close()
     print(f"rewarm done in {elapsed_since(started)}: {_one_line(result)}")
@@ -221,12 +212,7 @@ def _rewarm(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
 
 def _health(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
     with open_sessions(options) as sessions:
-        health = getattr(sessions, "health", None)
-        if not callable(health):
-            raise CliError(
-                "health needs the two-tier storage (Redis in front of the database), not in this version"
-            )
-        report = health()
+        report = sessions.health()
     fields = _fields(report)
     if fields is None:
         print(report)
