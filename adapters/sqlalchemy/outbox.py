@@ -7,7 +7,7 @@ describe (written together, or not at all); nothing here commits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from attrs import frozen
@@ -63,24 +63,49 @@ class OutboxInTransaction:
         self._rows = tables.outbox
 
     def add(self, entries: Sequence[OutboxEntry], now: datetime) -> list[OutboxEntry]:
-        """INSERT one row per entry; returns the entries with their row ids."""
-        added: list[OutboxEntry] = []
-        for entry in entries:
-            digest = entry.token_digest
-            row_id = self._session.scalar(
-                insert(self._rows)
-                .values(
-                    kind=entry.kind.value,
-                    user_id=entry.user_id,
-                    token_digest=digest.hex if digest else None,
-                    token_routing_tag=digest.routing_tag.value if digest else None,
-                    absolute_expires_at=entry.absolute_expires_at,
-                    created_at=now,
-                )
-                .returning(self._rows.id)
+        """INSERT one row per entry, in one statement; returns the entries with their row ids."""
+        if not entries:
+            return []
+        rows = self._rows
+        values = [
+            {
+                "kind": entry.kind.value,
+                "user_id": entry.user_id,
+                "token_digest": entry.token_digest.hex if entry.token_digest else None,
+                "token_routing_tag": entry.token_digest.routing_tag.value if entry.token_digest else None,
+                "absolute_expires_at": entry.absolute_expires_at,
+                "created_at": now,
+            }
+            for entry in entries
+        ]
+        # One multi-row INSERT ... RETURNING (SQLAlchemy's "insertmanyvalues"), not one statement
+        # per entry: an end-all of many sessions writes all its rows at once. render_nulls keeps
+        # rows with and without a digest in the same statement (the ORM would split the batch
+        # where the set of non-NULL columns changes).
+        returned = self._session.execute(
+            insert(rows).returning(
+                rows.id, rows.kind, rows.user_id, rows.token_digest, rows.token_routing_tag
+            ),
+            values,
+            execution_options={"render_nulls": True},
+        ).all()
+        # RETURNING's row order is not guaranteed, and sort_by_parameter_order would fall back
+        # to one statement per row on SQLite (no sentinel there): ids are paired with entries by
+        # the rows' contents instead. Rows with equal contents describe the same work and are
+        # interchangeable (the ids only serve to clear the rows once Redis has it).
+        ids: dict[tuple[object, ...], list[int]] = {}
+        for row_id, *content in sorted(returned, key=lambda row: row[0]):
+            ids.setdefault(tuple(content), []).append(row_id)
+        return [
+            OutboxEntry(
+                entry.kind,
+                entry.user_id,
+                entry.token_digest,
+                entry.absolute_expires_at,
+                ids[_content(value)].pop(0),
             )
-            added.append(OutboxEntry(entry.kind, entry.user_id, digest, entry.absolute_expires_at, row_id))
-        return added
+            for entry, value in zip(entries, values, strict=True)
+        ]
 
     def claim(self, limit: int) -> list[OutboxEntry]:
         """The oldest ``limit`` rows, locked for this transaction; rows another relay holds are
@@ -120,3 +145,8 @@ class OutboxInTransaction:
         # Selected as a column (not min()) so the column type turns it back into a datetime.
         oldest = self._session.scalar(select(self._rows.created_at).order_by(self._rows.created_at).limit(1))
         return OutboxStats(int(depth), oldest)
+
+
+def _content(value: Mapping[str, object]) -> tuple[object, ...]:
+    """The columns an added row is recognised by in RETURNING (see ``add``)."""
+    return (value["kind"], value["user_id"], value["token_digest"], value["token_routing_tag"])

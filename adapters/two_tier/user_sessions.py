@@ -196,8 +196,9 @@ class TwoTierUserSessionRepository(UserSessionRepository):
 
     def _seen_in_redis(self, sessions: Sequence[UserSession]) -> dict[SessionId, datetime]:
         seen: dict[SessionId, datetime] = {}
-        for session in sessions:
-            mirrored = self._redis.get(session.token_digest)
+        # One pipelined round trip for all of them, not one per session.
+        mirrored_all = self._redis.get_many([session.token_digest for session in sessions])
+        for session, mirrored in zip(sessions, mirrored_all, strict=True):
             if mirrored is not None and mirrored.session_id == session.session_id:
                 seen[session.session_id] = mirrored.last_seen_at
         return seen

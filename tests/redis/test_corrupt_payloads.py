@@ -46,6 +46,7 @@ def test_an_undecodable_session_is_not_found_and_logged_without_the_token(
     caplog.set_level(logging.WARNING)
 
     assert world.repository.get(session.token_digest) is None
+    assert world.repository.get_many([session.token_digest]) == [None]
     assert world.query.load(session.token_digest, now=clock.now()) is None
     assert world.repository.touch(session, clock.now()) is None
     with pytest.raises(SessionNotFound):

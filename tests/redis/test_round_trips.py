@@ -113,6 +113,32 @@ def test_a_platform_cache_miss_costs_one_fill_and_the_next_resolve_is_one_round_
     assert after_miss == after_hit
 
 
+def test_reading_many_sessions_of_a_user_is_one_round_trip(private_redis, policy, clock):
+    client, servers = private_redis
+    counter = SendCounter()
+    if len(servers) == 1:  # before the first connection is made
+        count_sends(client, counter)  # type: ignore[arg-type]
+    world = World(client, policy, clock.now())
+    others = [a_session(now=clock.now(), policy=policy) for _ in range(4)]
+    for other in others:
+        world.sessions.create(other, max_sessions=10)
+    absent = a_session(now=clock.now(), policy=policy)
+    digests = [world.session.token_digest, *(o.token_digest for o in others), absent.token_digest]
+    counter.reset()
+
+    with client_commands(servers) as reading:
+        found = world.sessions.get_many(digests)
+
+    assert [s.session_id if s else None for s in found] == [
+        world.session.session_id,
+        *(o.session_id for o in others),
+        None,
+    ]
+    assert reading == ["HGETALL"] * len(digests)  # pipelined: the sends are counted below
+    if len(servers) == 1:
+        assert counter.of_this_thread() == 1
+
+
 def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis, clock):
     """Resolve: one. Switch: two (directory read, versioned update); its event goes out on the
     publisher's worker thread, off the request's path."""
