@@ -29,8 +29,8 @@ class Library(enum.Enum):
 _USES: dict[str, tuple[Library, ...]] = {
     "resolve_session": (Library.SESSION, Library.PLATFORM_CACHE),
     "read_platforms": (Library.PLATFORM_CACHE,),
-    "fill_platforms": (),
-    "invalidate_platforms": (),
+    "fill_platforms": (Library.PLATFORM_CACHE,),
+    "invalidate_platforms": (Library.PLATFORM_CACHE,),
     "create_session": (Library.SESSION,),
     "update_session": (Library.SESSION,),
     "rotate_session": (Library.SESSION,),

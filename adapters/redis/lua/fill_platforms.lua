@@ -10,24 +10,12 @@
 -- a change was committed and invalidated would otherwise write the old list back.
 
 local cache, prefix = KEYS[1], ARGV[1] .. ':'
-local kind = redis.call('TYPE', cache)['ok']
-if kind ~= 'hash' and kind ~= 'none' then
-  redis.call('DEL', cache)  -- garbage in our namespace; a cache may always be dropped
-end
-local generation = redis.call('HGET', cache, prefix .. 'gen') or '0'
+local generation = redis.call('TYPE', cache)['ok'] == 'hash' and redis.call('HGET', cache, prefix .. 'gen') or '0'
 if generation ~= ARGV[2] then
   return 0
 end
 -- Replace the user's previous fields (a platform removed since must not linger).
-local stale = {}
-for _, field in ipairs(redis.call('HKEYS', cache)) do
-  if string.sub(field, 1, #prefix) == prefix and field ~= prefix .. 'gen' then
-    table.insert(stale, field)
-  end
-end
-if #stale > 0 then
-  redis.call('HDEL', cache, unpack(stale))
-end
+drop_user_platforms(cache, prefix)
 local fields = {prefix .. 'filled', '1', prefix .. 'default', ARGV[4]}
 for i = 5, #ARGV, 2 do
   table.insert(fields, prefix .. 'p:' .. ARGV[i])

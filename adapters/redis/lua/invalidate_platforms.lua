@@ -6,22 +6,10 @@
 -- Returns the number of fields removed.
 
 local cache, prefix = KEYS[1], ARGV[1] .. ':'
-local kind = redis.call('TYPE', cache)['ok']
-if kind ~= 'hash' and kind ~= 'none' then
-  redis.call('DEL', cache)
-end
-local stale = {}
-for _, field in ipairs(redis.call('HKEYS', cache)) do
-  if string.sub(field, 1, #prefix) == prefix and field ~= prefix .. 'gen' then
-    table.insert(stale, field)
-  end
-end
-if #stale > 0 then
-  redis.call('HDEL', cache, unpack(stale))
-end
+local removed = drop_user_platforms(cache, prefix)
 redis.call('HINCRBY', cache, prefix .. 'gen', 1)
 -- The generation must outlive any reader between its read and its fill.
 if redis.call('PTTL', cache) < tonumber(ARGV[2]) then
   redis.call('PEXPIRE', cache, ARGV[2])
 end
-return #stale
+return removed

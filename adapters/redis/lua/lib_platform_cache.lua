@@ -21,3 +21,22 @@ local function read_platforms(cache, label, active_id, requested_id)
   end
   return {found[1], found[2] or '0', found[3], record(active_id), record(found[3]), record(requested_id)}
 end
+
+-- Make sure the cache is a hash (anything else in our namespace is garbage, and a cache may
+-- always be dropped), then delete the user's fields but their generation; returns how many.
+local function drop_user_platforms(cache, prefix)
+  local kind = redis.call('TYPE', cache)['ok']
+  if kind ~= 'hash' and kind ~= 'none' then
+    redis.call('DEL', cache)
+  end
+  local stale = {}
+  for _, field in ipairs(redis.call('HKEYS', cache)) do
+    if string.sub(field, 1, #prefix) == prefix and field ~= prefix .. 'gen' then
+      table.insert(stale, field)
+    end
+  end
+  if #stale > 0 then
+    redis.call('HDEL', cache, unpack(stale))
+  end
+  return #stale
+end
