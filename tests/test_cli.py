@@ -138,14 +138,21 @@ def test_urls_are_printed_without_their_password() -> None:
 
 def _start_demo(port: int, directory: Path) -> subprocess.Popen[str]:
     # The embedded default keeps its SQLite file in the working directory: a temporary one.
-    return subprocess.Popen(
-        [*COMMAND, "demo", "--port", str(port), "--no-browser"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **NO_STORAGE_ENV},
-        cwd=directory,
-    )
+    # SIGINT as a terminal's Ctrl-C finds it: a test run started as a shell's background job
+    # inherits SIGINT ignored and would pass that on, and Python then never raises
+    # KeyboardInterrupt. A handled signal is reset to the default across exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [*COMMAND, "demo", "--port", str(port), "--no-browser"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **NO_STORAGE_ENV},
+            cwd=directory,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
