@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 
 from attrs import define
 
+from benchmarks.anatomy import Anatomy, measure_anatomy
 from benchmarks.baseline import Baseline, stored_session_size
 from benchmarks.operations import Rig, connect_two_platforms, session_rows
 from benchmarks.private_redis import private_redis
@@ -32,6 +33,7 @@ class OperationTable:
     rows: list[Measured]
     value_size: int
     rounds: int
+    anatomy: Anatomy | None = None  # Redis-fronted storages only
 
 
 def measure_operations(kind: StorageKind, servers: Servers, *, rounds: int, warmup: int) -> OperationTable:
@@ -51,7 +53,8 @@ def measure_operations(kind: StorageKind, servers: Servers, *, rounds: int, warm
         measured = interleaved(
             [baseline.operation(), *rows], rounds=rounds, warmup=warmup, settle=lambda: _drain_events(facades)
         )
-        return OperationTable(kind, measured[0], measured[1:], baseline.value_size, rounds)
+        anatomy = measure_anatomy(kind, servers, baseline.value_size) if kind.uses_redis else None
+        return OperationTable(kind, measured[0], measured[1:], baseline.value_size, rounds, anatomy)
 
 
 def _drain_events(facades: list[PlatformSessions]) -> None:

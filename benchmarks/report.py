@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from attrs import define, field
 
+from benchmarks.anatomy import Anatomy
 from benchmarks.concurrency import Throughput
 from benchmarks.machine import Machine
 from benchmarks.operation_table import OperationTable
@@ -13,8 +14,9 @@ from benchmarks.targets import Verdict, operation_verdicts, purge_verdict, scale
 from benchmarks.timing import Measured
 
 METHOD = """\
-Every time is the median of many runs; operations run round-robin (one run of each per round,
-the baseline included) so that noise spreads over all of them alike; "x baseline" divides by
+Every time is the median of many runs; operations run interleaved (one run of each per round,
+the baseline included, in a new shuffled order every round) so that noise, and what one
+operation leaves behind for the next, spreads over all of them alike; "x baseline" divides by
 the baseline measured in the same rounds on the same server: one redis-py `GET` of a value the
 size of a stored session through a client with the library's own settings (`open_redis_client`,
 default `RedisOptions`), i.e. one round trip. Round trips (redis-py command sends: a script or a
@@ -98,7 +100,26 @@ def _operations(table: OperationTable) -> list[str]:
             f"| {_counts(m, 'redis')} "
             f"| {_counts(m, 'sql')} | {_counts(m, 'transactions')} |"
         )
+    if table.anatomy is not None:
+        lines += ["", *_anatomy(table.anatomy)]
     return [*lines, ""]
+
+
+def _anatomy(a: Anatomy) -> list[str]:
+    return [
+        "Where a resolve's time goes (calls back to back, so neither process sleeps between them;",
+        "a private redis-server, whose `INFO commandstats` gives Redis's own time per call):",
+        "",
+        "| call | median µs | x GET | inside Redis µs/call | calls Redis counted |",
+        "|---|---:|---:|---:|---:|",
+        f"| GET | {a.get_us:,.1f} | 1.00 | {a.get_server.usec_per_call:.2f} | {a.get_server.calls:,} |",
+        f"| resolve | {a.resolve_us:,.1f} | {a.resolve_us / a.get_us:.2f} "
+        f"| {a.resolve_server.usec_per_call:.2f} | {a.resolve_server.calls:,} |",
+        "",
+        f"Of the {a.resolve_us - a.get_us:,.1f} µs a resolve adds to the GET, "
+        f"{a.resolve_server.usec_per_call - a.get_server.usec_per_call:,.1f} µs are the script inside Redis "
+        f"and {a.client_extra_us:,.1f} µs the client (token, script call, reply decoding, rules).",
+    ]
 
 
 def _scale(scale: ScaleResult) -> list[str]:

@@ -1,13 +1,14 @@
-"""Interleaved medians: every operation runs once per round, round after round.
+"""Interleaved medians: every operation runs once per round, in a shuffled order, round after round.
 
 Machines are noisy (other processes, CPU frequency, the test suite sharing the server). Running
 all of one operation and then all of the next would charge a noisy minute to whichever ran in
-it; round-robin spreads any disturbance over every operation alike, and the median ignores the
+it; interleaving spreads any disturbance over every operation alike, and the median ignores the
 outliers it causes. Setup and cleanup of each run are not timed.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,8 @@ from attrs import define, field
 
 from benchmarks import counting
 from benchmarks.counting import Counts
+
+SEED = 20261125
 
 
 @define
@@ -68,8 +71,14 @@ def interleaved(
     """
     results = [Measured(op.name, unavailable=op.unavailable) for op in operations]
     live = [(op, result) for op, result in zip(operations, results, strict=True) if op.run is not None]
+    # A fixed order would charge each operation with what its predecessor leaves behind (a
+    # busy core, a background thread waking, cold caches), the same every round; a new order
+    # every round spreads those effects over all operations alike. Seeded: reruns compare.
+    shuffler = random.Random(SEED)
     for round_number in range(warmup + rounds):
-        for op, result in live:
+        order = list(live)
+        shuffler.shuffle(order)
+        for op, result in order:
             assert op.run is not None
             if op.prepare is not None:
                 op.prepare()

@@ -23,6 +23,15 @@ class CorruptPayload(Exception):
     """
 
 
+# RedisClusterException is not a RedisError (e.g. no node serves the slot).
+REDIS_FAILURES = (RedisError, RedisClusterException)
+
+
+def unavailable(action: str, error: BaseException) -> StoreUnavailable:
+    """The :class:`StoreUnavailable` a Redis failure while doing ``action`` becomes."""
+    return StoreUnavailable(f"Redis failed while {action}: {type(error).__name__}: {error}")
+
+
 @contextmanager
 def redis_unavailable_as_store_error(action: str) -> Iterator[None]:
     """Re-raise any Redis failure inside the block as :class:`StoreUnavailable`.
@@ -31,9 +40,8 @@ def redis_unavailable_as_store_error(action: str) -> Iterator[None]:
     """
     try:
         yield
-    except (RedisError, RedisClusterException) as error:
-        # RedisClusterException is not a RedisError (e.g. no node serves the slot).
-        raise StoreUnavailable(f"Redis failed while {action}: {type(error).__name__}: {error}") from error
+    except REDIS_FAILURES as error:
+        raise unavailable(action, error) from error
 
 
 _DIGEST_HEX = re.compile(r"[0-9a-f]{64}")

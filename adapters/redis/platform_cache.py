@@ -97,5 +97,8 @@ class RedisPlatformCache:
 
     @staticmethod
     def _decode(record: object, user_id: UserId) -> PlatformConnection | None:
-        recorded = optional_text(record)
-        return None if recorded is None else decode_platform(recorded, user_id)
+        if record is None:
+            return None
+        if not isinstance(record, bytes | str):
+            raise CorruptPayload(f"a platform record is a {type(record).__name__}, not text")
+        return decode_platform(record, user_id)

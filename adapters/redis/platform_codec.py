@@ -7,6 +7,7 @@ whose platforms it asked for).
 
 from __future__ import annotations
 
+import functools
 import json
 
 from platform_sessions.adapters.redis.epoch import from_micros, to_micros
@@ -36,8 +37,15 @@ def encode_platform(platform: PlatformConnection) -> str:
     )
 
 
-def decode_platform(record: str, user_id: UserId) -> PlatformConnection:
-    """``user_id``'s platform from its cache record; :class:`CorruptPayload` if unreadable."""
+# The same record decodes to the same (immutable) platform: recent decodes are remembered, as
+# every request of a user reads the same one or two records. Errors are never remembered.
+REMEMBERED_PLATFORMS = 2048
+
+
+@functools.lru_cache(maxsize=REMEMBERED_PLATFORMS)
+def decode_platform(record: bytes | str, user_id: UserId) -> PlatformConnection:
+    """``user_id``'s platform from its cache record (bytes are read as strict UTF-8);
+    :class:`CorruptPayload` if unreadable."""
     try:
         fields = json.loads(record)
         if not isinstance(fields, dict) or fields.get("schema") != SCHEMA_VERSION:

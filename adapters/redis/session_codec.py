@@ -8,9 +8,13 @@ The field names are the Lua scripts' too (``lib_session.lua`` checks the require
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
+
+import attrs
 
 from platform_sessions.adapters.redis.epoch import from_micros, to_micros
 from platform_sessions.adapters.redis.errors import CorruptPayload
@@ -18,7 +22,7 @@ from platform_sessions.adapters.redis.replies import pairs
 from platform_sessions.domain.attributes import encode_attributes
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.session import SessionChanges, Unchanged, UserSession
-from platform_sessions.domain.token import TokenDigest
+from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 SCHEMA_VERSION = "1"
 
@@ -82,6 +86,52 @@ def decode_session(raw: Any, digest: TokenDigest) -> UserSession:
     """
     try:
         fields = pairs(raw)
+    except TypeError as error:  # not a list or map at all (an error reply, say)
+        raise CorruptPayload(f"a session reply is not a hash: {error}") from None
+    return _from_fields(fields, digest)
+
+
+def decode_session_json(encoded: object, digest: TokenDigest) -> UserSession:
+    """Like :func:`decode_session`, from the hash's fields as one JSON object (the resolve
+    script's reply: one value to decode in C instead of a field list to decode one by one).
+
+    The same reply decodes to the same session, so recent decodes are remembered: a browser's
+    burst of requests with one cookie decodes it once, until a touch or a change rewrites it.
+    """
+    if not isinstance(encoded, bytes | str):
+        raise CorruptPayload(f"a session reply is a {type(encoded).__name__}, not JSON text")
+    session = _remembered(encoded, digest.hex, digest.routing_tag.value)
+    if _flat(session.attributes):
+        return session
+    # Nested lists and maps could be changed in place by the application: each caller gets
+    # its own copy, so nothing leaks into the next request.
+    return attrs.evolve(session, attributes=copy.deepcopy(dict(session.attributes)))
+
+
+# A memo is safe because decoding is a pure function of the reply and the digest (the digest
+# names the token, and the reply every field), and its result is immutable. Errors are not
+# remembered: a corrupt record is reported, and logged, every time.
+REMEMBERED_SESSIONS = 2048
+
+
+@functools.lru_cache(maxsize=REMEMBERED_SESSIONS)
+def _remembered(encoded: bytes | str, digest_hex: str, tag: str) -> UserSession:
+    try:
+        # bytes are decoded as strict UTF-8 here; what is not UTF-8 is a ValueError.
+        fields = json.loads(encoded)
+    except ValueError as error:
+        raise CorruptPayload(f"a session reply is not JSON: {error}") from None
+    if not isinstance(fields, dict) or not all(isinstance(value, str) for value in fields.values()):
+        raise CorruptPayload("a session reply is not an object of strings")
+    return _from_fields(fields, TokenDigest(digest_hex, RoutingTag(tag)))
+
+
+def _flat(attributes: Mapping[str, object]) -> bool:
+    return not any(isinstance(value, dict | list) for value in attributes.values())
+
+
+def _from_fields(fields: Mapping[str, str], digest: TokenDigest) -> UserSession:
+    try:
         if fields.get(SCHEMA) != SCHEMA_VERSION:
             raise CorruptPayload(f"schema version {fields.get(SCHEMA)!r}, expected {SCHEMA_VERSION!r}")
         return UserSession(

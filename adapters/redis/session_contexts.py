@@ -11,16 +11,17 @@ from attrs import frozen
 from platform_sessions.adapters.redis.client import RedisClient
 from platform_sessions.adapters.redis.epoch import duration_micros, from_micros, to_micros
 from platform_sessions.adapters.redis.errors import (
+    REDIS_FAILURES,
     CorruptPayload,
     loggable_key,
-    redis_unavailable_as_store_error,
+    unavailable,
 )
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.adapters.redis.platform_cache import RedisPlatformCache
 from platform_sessions.adapters.redis.platform_directory import RedisPlatformDirectory
 from platform_sessions.adapters.redis.replies import text
 from platform_sessions.adapters.redis.scripts import register
-from platform_sessions.adapters.redis.session_codec import decode_session
+from platform_sessions.adapters.redis.session_codec import decode_session_json
 from platform_sessions.adapters.redis.slot_markers import slot_tag_for
 from platform_sessions.adapters.redis.user_platforms import PlatformLookup
 from platform_sessions.domain.context import SessionSnapshot
@@ -95,11 +96,13 @@ class RedisSessionContextQuery(SessionContextQuery):
         keys = [key, self._keys.platform_cache(digest.routing_tag)]
         if self._read_completeness:
             keys.append(self._keys.completeness_marker(slot_tag_for(digest.routing_tag)))
-        with redis_unavailable_as_store_error("resolving a session"):
+        try:
             reply = self._resolve(
                 keys=keys,
                 args=[to_micros(now), self._touch_interval_us, self._idle_us, requested_platform_id or ""],
             )
+        except REDIS_FAILURES as error:  # inline, not a context manager: this is every request
+            raise unavailable("resolving a session", error) from error
         status = text(reply[0])
         if status == "missing":
             return ResolveReply(None, complete=len(reply) > 1 and int(reply[1]) == 1)
@@ -131,7 +134,7 @@ class RedisSessionContextQuery(SessionContextQuery):
         try:
             if status != "ok":
                 raise CorruptPayload("not a session hash of this schema version")
-            return decode_session(reply[1], digest)
+            return decode_session_json(reply[1], digest)
         except CorruptPayload as error:
             logger.warning(
                 "an undecodable session at %s is treated as not found: %s", loggable_key(key), error

@@ -54,9 +54,11 @@ class CircuitBreaker:
 
     @property
     def state(self) -> BreakerState:
-        """The current state (an open breaker past its wait still reads as open until probed)."""
-        with self._lock:
-            return self._state
+        """The current state (an open breaker past its wait still reads as open until probed).
+
+        One attribute read, atomic under the GIL: no lock needed to read it.
+        """
+        return self._state
 
     def allows_call(self) -> bool:
         """Whether the caller should try the protected service now.
@@ -64,6 +66,9 @@ class CircuitBreaker:
         When the open period has passed, exactly one caller gets ``True`` (the probe) and the
         breaker turns half-open until that caller reports.
         """
+        seen = self._state  # one read, no lock: a stale read costs at most one extra call
+        if seen is BreakerState.CLOSED:
+            return True  # the hot path, every request
         with self._lock:
             if self._state is BreakerState.CLOSED:
                 return True
@@ -75,6 +80,9 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         """The call went through: close the breaker and forget past failures."""
+        seen = self._state
+        if seen is BreakerState.CLOSED and self._failures == 0:
+            return  # nothing to forget: the hot path takes no lock
         with self._lock:
             self._failures = 0
             if self._state is not BreakerState.CLOSED:

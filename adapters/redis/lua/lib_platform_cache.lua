@@ -7,19 +7,34 @@
 --   <label>:p:<id>   one platform's display fields, as JSON
 
 -- {filled, generation, default_id, active, default, requested}; false where absent.
+-- The bookkeeping fields and the records asked for by id come in one HMGET; the default's
+-- record costs a second call only when it is not the active one (usually it is).
 local function read_platforms(cache, label, active_id, requested_id)
-  if redis.call('TYPE', cache)['ok'] ~= 'hash' then
-    return {false, '0', false, false, false, false}
-  end
   local prefix = label .. ':'
-  local found = redis.call('HMGET', cache, prefix .. 'filled', prefix .. 'gen', prefix .. 'default')
-  local function record(platform_id)
-    if platform_id and platform_id ~= '' then
-      return redis.call('HGET', cache, prefix .. 'p:' .. platform_id)
-    end
-    return false
+  local fields = {prefix .. 'filled', prefix .. 'gen', prefix .. 'default'}
+  local active_at, requested_at
+  if active_id and active_id ~= '' then
+    table.insert(fields, prefix .. 'p:' .. active_id)
+    active_at = #fields
   end
-  return {found[1], found[2] or '0', found[3], record(active_id), record(found[3]), record(requested_id)}
+  if requested_id and requested_id ~= '' then
+    table.insert(fields, prefix .. 'p:' .. requested_id)
+    requested_at = #fields
+  end
+  local found = redis.pcall('HMGET', cache, unpack(fields))
+  if found.err then
+    return {false, '0', false, false, false, false}  -- not a hash: garbage, read as a miss
+  end
+  local active = active_at and found[active_at] or false
+  local default_id, default = found[3], false
+  if default_id and default_id ~= '' then
+    if default_id == active_id then
+      default = active
+    else
+      default = redis.call('HGET', cache, prefix .. 'p:' .. default_id)
+    end
+  end
+  return {found[1], found[2] or '0', default_id, active, default, requested_at and found[requested_at] or false}
 end
 
 -- Make sure the cache is a hash (anything else in our namespace is garbage, and a cache may

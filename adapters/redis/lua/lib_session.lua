@@ -11,14 +11,14 @@ local SCHEMA = '1'
 -- The session at `key` as a table of fields, a status ('ok', 'missing', 'corrupt') and the
 -- raw HGETALL reply (for the client to decode).
 local function read_session(key)
-  local kind = redis.call('TYPE', key)['ok']
-  if kind == 'none' then
-    return nil, 'missing', {}
-  end
-  if kind ~= 'hash' then
+  -- One call, not TYPE then HGETALL: another type under the key is a WRONGTYPE error, caught.
+  local flat = redis.pcall('HGETALL', key)
+  if flat.err then
     return nil, 'corrupt', {}
   end
-  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then
+    return nil, 'missing', {}  -- HGETALL of a key that does not exist: an empty hash is none
+  end
   local s = {}
   for i = 1, #flat, 2 do
     s[flat[i]] = flat[i + 1]

@@ -7,8 +7,9 @@
 -- KEYS[3] (two-tier storage only) the completeness marker of the session's hash slot
 --
 -- Returns {'missing', complete} | {'corrupt', raw} | {'ok', session, platforms, last seen
--- before this call} where platforms is read_platforms' answer and complete is 1 if KEYS[3]
--- exists (a miss is then authoritative), else 0. The label that picks the user's cache fields is read from the
+-- before this call} where session is the hash's fields as one JSON object (one string to
+-- reply and to decode, instead of two dozen), platforms is read_platforms' answer and complete
+-- is 1 if KEYS[3] exists (a miss is then authoritative), else 0. The label that picks the user's cache fields is read from the
 -- session hash, so the client needs nothing but the token digest.
 
 local now, interval, idle = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -29,6 +30,11 @@ if is_live(s, now, idle) and now - tonumber(s.last_seen_at_us) >= interval then
   redis.call('HSET', KEYS[1], 'last_seen_at_us', ARGV[1])
   s.last_seen_at_us = ARGV[1]
   expire_at(KEYS[1], expires_at(s, idle), now)
-  flat = redis.call('HGETALL', KEYS[1])
 end
-return {'ok', flat, read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4]), seen_before}
+-- pcall: an embedded (fakeredis) cjson raises on bytes that are not UTF-8, where Redis's
+-- passes them on for the client to reject; either way the record is corrupt, not a crash.
+local encoded_ok, encoded = pcall(cjson.encode, s)
+if not encoded_ok then
+  return {'corrupt', flat}
+end
+return {'ok', encoded, read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4]), seen_before}
