@@ -31,14 +31,16 @@ class SwitchPlatform:
 
     1. Validate the target through the directory: it exists, the session's user owns it, it
        is active (:class:`PlatformNotFound`, :class:`PlatformInactive`).
-    2. Change only the session's active platform with a versioned update, re-reading and
-       retrying on a conflict a bounded number of times (then :class:`ConcurrentUpdate`).
-    3. Stamp the platform's ``last_used_at`` in a unit of work (a database session).
-    4. Publish :class:`PlatformSwitched`; rotate the token if the policy says so.
+    2. In one unit of work (a database session): change only the session's active platform
+       with a versioned update, re-reading and retrying on a conflict a bounded number of
+       times (then :class:`ConcurrentUpdate`), stamp the platform's ``last_used_at``, commit.
+       The update runs ``within`` the unit of work, so a storage that keeps sessions in the
+       same database commits both in one transaction (others write the session at once).
+    3. Publish :class:`PlatformSwitched`; rotate the token if the policy says so.
 
-    Switching to the platform already active writes nothing and says so (``changed=False``),
-    so a double click is harmless. ``session`` is the session as this request resolved it:
-    passing it in, rather than a token, saves a read.
+    Switching to the platform already active writes nothing, commits nothing and says so
+    (``changed=False``), so a double click is harmless. ``session`` is the session as this
+    request resolved it: passing it in, rather than a token, saves a read.
     """
 
     sessions: UserSessionRepository
@@ -59,12 +61,11 @@ class SwitchPlatform:
             return SessionChanges(active_platform_id=platform_id)
 
         previous = session.active_platform_id
-        switched = update_with_retry(self.sessions, session, plan)
-        if switched is None:
-            return SwitchOutcome(session=session, changed=False)
-
-        now = self.clock.now()
         with self.uow_factory() as uow:
+            switched = update_with_retry(self.sessions, session, plan, within=uow)
+            if switched is None:
+                return SwitchOutcome(session=session, changed=False)  # leaving rolls back: nothing
+            now = self.clock.now()
             uow.platforms.stamp_last_used(platform_id, now)
             uow.commit()
         self.publisher.publish(

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
+from platform_sessions.domain.ports.unit_of_work import UnitOfWork
 from platform_sessions.domain.ports.user_sessions import UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
 
@@ -23,12 +24,16 @@ def update_with_retry(
     plan: ChangePlan,
     *,
     attempts: int = DEFAULT_ATTEMPTS,
+    within: UnitOfWork | None = None,
 ) -> UserSession | None:
     """Apply ``plan`` to ``session`` with a versioned update, re-reading on conflict.
 
     Returns the stored session after the change, or ``None`` when the plan found nothing to do
     (possibly because a concurrent writer already did it). Raises :class:`SessionNotFound` if
     the session disappears and :class:`ConcurrentUpdate` after ``attempts`` lost races.
+
+    ``within`` is handed to every attempt (see :meth:`UserSessionRepository.update`): the
+    caller commits it afterwards. A lost race leaves it usable, so the retries run in it too.
     """
     current = session
     for attempt in range(1, attempts + 1):
@@ -36,7 +41,7 @@ def update_with_retry(
         if changes is None or changes.is_empty:
             return None
         try:
-            return sessions.update(current, changes)
+            return sessions.update(current, changes, within=within)
         except ConcurrentUpdate:
             logger.info("version conflict on a session update (attempt %d of %d)", attempt, attempts)
             fresh = sessions.get(current.token_digest)

@@ -7,6 +7,7 @@ It provides the names every storage container provides (``user_sessions``,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -53,12 +54,15 @@ from platform_sessions.adapters.two_tier.redis_guard import RedisGuard
 from platform_sessions.adapters.two_tier.rewarm import Rewarmer
 from platform_sessions.adapters.two_tier.session_contexts import TwoTierSessionContextQuery
 from platform_sessions.adapters.two_tier.user_sessions import TwoTierUserSessionRepository
+from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock, EventPublisher
 from platform_sessions.domain.routing import RoutingKey
 
 if TYPE_CHECKING:
     from platform_sessions.entrypoints.container import Container
+
+logger = logging.getLogger(__name__)
 
 
 def _event_publisher(
@@ -183,6 +187,7 @@ class TwoTierStorage(containers.DeclarativeContainer):
     )
     maintenance = providers.Singleton(
         Maintenance,
+        database=database,
         relay=relay,
         rewarmer=rewarmer,
         mirror=mirror,
@@ -249,10 +254,17 @@ def start_relay(storage: TwoTierStorage) -> Callable[[], None]:
 
 
 def close_two_tier_storage(storage: TwoTierStorage) -> None:
-    """Deliver queued events, close the Redis client, dispose of the engine."""
+    """Deliver queued events, delete the outbox rows already applied to Redis, close the Redis
+    client, dispose of the engine."""
     publisher = storage.event_publisher()
     if isinstance(publisher, BackgroundEventPublisher):
         publisher.close()
+    database: SessionDatabase = storage.database()
+    try:
+        database.flush_pending_clears()
+    except StoreUnavailable as error:
+        # Harmless: another process's relay applies them again (idempotent) and deletes them.
+        logger.warning("could not clear applied outbox rows while closing: %s", error)
     client: RedisClient = storage.client()
     client.close()
     engine: Engine = storage.engine()

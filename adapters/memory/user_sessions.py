@@ -9,7 +9,7 @@ from datetime import datetime
 from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import UserSessionRepository
+from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.domain.token import TokenDigest
 
@@ -43,7 +43,11 @@ class InMemoryUserSessionRepository(UserSessionRepository):
         with self._lock:
             return self._by_digest.get(digest)
 
-    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+    def update(
+        self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None
+    ) -> UserSession:
+        """Applied at once: sessions here live in no unit of work's database, so ``within`` is
+        not joined (the port allows that)."""
         with self._lock:
             stored = self._current(session)
             updated = stored.apply(changes)

@@ -24,7 +24,7 @@ from platform_sessions.adapters.redis.session_sweeper import SessionSweeper
 from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, SessionNotFound, StoreUnavailable
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import UserSessionRepository
+from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
@@ -129,7 +129,10 @@ class RedisUserSessionRepository(UserSessionRepository):
 
     # versioned writes
 
-    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+    def update(
+        self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None
+    ) -> UserSession:
+        """One script, at once: Redis is no unit of work's database, so ``within`` is not joined."""
         to_set, to_delete = encode_changes(changes)
         args: list[Any] = [session.session_id, session.version, session.version + 1, len(to_set)]
         for name, value in to_set.items():

@@ -139,6 +139,19 @@ class OutboxInTransaction:
                 .execution_options(synchronize_session=False)
             )
 
+    def clear_unless_locked(self, entry_ids: Sequence[int]) -> None:
+        """Delete the rows whose Redis work is done, in one statement, skipping rows another
+        transaction holds locked (PostgreSQL's SKIP LOCKED): a relay that claimed them applies
+        the database's current state again and deletes them itself, so a request that clears
+        rows on the side never waits for another process's relay."""
+        if not entry_ids:
+            return
+        rows = self._rows
+        unlocked = select(rows.id).where(rows.id.in_(list(entry_ids))).with_for_update(skip_locked=True)
+        self._session.execute(
+            delete(rows).where(rows.id.in_(unlocked)).execution_options(synchronize_session=False)
+        )
+
     def stats(self) -> OutboxStats:
         """Depth and the oldest row's time (two indexed queries)."""
         depth = self._session.scalar(select(func.count()).select_from(self._rows)) or 0

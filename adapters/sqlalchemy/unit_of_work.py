@@ -1,8 +1,15 @@
-"""The unit of work on SQL: one database session, one transaction, always closed."""
+"""The unit of work on SQL: one database session, one transaction, always closed.
+
+Besides the port, it lets adapters on the same database join its transaction: a repository
+that :meth:`SqlAlchemyUnitOfWork.shares` its ``sessionmaker`` runs statements on
+:attr:`SqlAlchemyUnitOfWork.database_session`, and registers what must happen once the
+transaction has committed (or rolled back) with ``on_commit`` / ``on_rollback``.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +26,8 @@ from platform_sessions.domain.ports import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
+Callback = Callable[[], object]
+
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
     """``with uow_factory() as uow: ...; uow.commit()``: see the port.
@@ -34,6 +43,33 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._sessions = sessions
         self._tables = tables
         self._session: Session | None = None
+        self._after_commit: list[Callback] = []
+        self._after_rollback: list[Callback] = []
+
+    def shares(self, sessions: SessionFactory) -> bool:
+        """Whether this unit of work opens its database sessions from ``sessions`` (the
+        process's one ``sessionmaker``), so a repository built on it may join its transaction."""
+        return sessions is self._sessions
+
+    @property
+    def database_session(self) -> Session:
+        """The database session of the open transaction, for adapters joining it. They run
+        statements on it and never commit: the caller of the unit of work does."""
+        return self._open_session()
+
+    def on_commit(self, callback: Callback) -> None:
+        """Run ``callback`` once this transaction has committed (callbacks run in order).
+
+        The commit is already durable by then, so a failing callback is logged, never raised.
+        A rollback drops the callback unrun.
+        """
+        self._after_commit.append(callback)
+
+    def on_rollback(self, callback: Callback) -> None:
+        """Run ``callback`` once this transaction has rolled back (explicitly, by leaving the
+        block without committing, or after a failed commit); a commit drops it unrun. Failing
+        callbacks are logged, never raised."""
+        self._after_rollback.append(callback)
 
     def __enter__(self) -> Self:
         if self._session is not None:
@@ -61,12 +97,21 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     def _commit(self) -> None:
         with translated_errors("commit the unit of work"):
             self._open_session().commit()
+        # A failed commit raised above and keeps both lists: the rollback that follows runs
+        # the rollback callbacks.
+        callbacks, self._after_commit, self._after_rollback = self._after_commit, [], []
+        _run_each(callbacks, "after commit")
 
     def _rollback(self) -> None:
-        if self._session is None:
-            return
-        with translated_errors("roll back the unit of work"):
-            self._session.rollback()
+        callbacks, self._after_rollback, self._after_commit = self._after_rollback, [], []
+        try:
+            if self._session is not None:
+                with translated_errors("roll back the unit of work"):
+                    self._session.rollback()
+        finally:
+            # Even when the rollback itself failed: the transaction is over either way (a
+            # broken connection's transaction ends with it).
+            _run_each(callbacks, "after rollback")
 
     def _open_session(self) -> Session:
         if self._session is None:
@@ -83,3 +128,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # Closing returns the connection to the pool, which invalidates it if it is
             # broken; nothing the caller could act on.
             logger.warning("closing a unit of work's database session failed", exc_info=True)
+
+
+def _run_each(callbacks: list[Callback], when: str) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("a callback %s of a unit of work failed", when)

@@ -1,4 +1,5 @@
-"""The ``UserSessionRepository`` port on SQL: each call one short transaction."""
+"""The ``UserSessionRepository`` port on SQL: each call one short transaction, except an
+update ``within`` a unit of work on the same database, which runs in that unit of work's."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
+from platform_sessions.adapters.sqlalchemy.errors import translated_errors
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables
 from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
+from platform_sessions.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import UserSessionRepository
+from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.domain.token import TokenDigest
 
@@ -26,8 +29,10 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
 
     Every method opens a database session from the process's ``sessionmaker``, runs its
     statements (:class:`UserSessionsInTransaction`) in one transaction, commits and closes:
-    no connection is held between calls. Writes are compare-and-set on ``version``, creation
-    is the only INSERT, and nothing ever upserts, so a session once deleted stays deleted.
+    no connection is held between calls (an update ``within`` a unit of work on the same
+    ``sessionmaker`` joins that unit of work's transaction instead). Writes are compare-and-set
+    on ``version``, creation is the only INSERT, and nothing ever upserts, so a session once
+    deleted stays deleted.
     """
 
     def __init__(self, sessions: SessionFactory, tables: SqlTables, policy: SessionPolicy) -> None:
@@ -45,8 +50,18 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         with self._statements("read a session", read_only=True) as statements:
             return statements.get(digest)
 
-    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
-        """One ``UPDATE ... WHERE session_id = ? AND version = ?`` of the changed columns."""
+    def update(
+        self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None
+    ) -> UserSession:
+        """One ``UPDATE ... WHERE session_id = ? AND version = ?`` of the changed columns.
+
+        ``within`` a :class:`SqlAlchemyUnitOfWork` on this ``sessionmaker``, it runs in that
+        unit of work's transaction (the caller commits); otherwise in a short one of its own.
+        """
+        if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(self._sessions):
+            with translated_errors("update a session"):
+                joined = UserSessionsInTransaction(within.database_session, self._tables, self._policy)
+                return joined.update(session, changes)
         with self._statements("update a session") as statements:
             return statements.update(session, changes)
 

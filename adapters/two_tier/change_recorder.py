@@ -1,9 +1,12 @@
-"""After a commit: apply the Redis work a change owes, then clear its outbox rows.
+"""After a commit: apply the Redis work a change owes, then have its outbox rows cleared.
 
-The rows were written in the change's own transaction. If Redis cannot take the work now
-(breaker open, or the call fails), the rows stay for the relay or the next half-open probe,
-and the slot's completeness marker is dropped where possible, so a session this change created
-is looked for in the database rather than refused by an authoritative miss.
+The rows were written in the change's own transaction. Once Redis has the work, their ids
+wait in the storage's :class:`PendingClears` and the next write transaction deletes them on
+the side (no transaction of their own; see :mod:`pending_clears` for why a row may safely
+wait). If Redis cannot take the work now (breaker open, or the call fails), the rows stay for
+the relay or the next half-open probe, and the slot's completeness marker is dropped where
+possible, so a session this change created is looked for in the database rather than refused
+by an authoritative miss.
 """
 
 from __future__ import annotations
@@ -45,10 +48,10 @@ class ChangeRecorder:
     def after_commit(
         self, work: Sequence[MirrorWork], entries: Sequence[OutboxEntry], now: datetime
     ) -> datetime | None:
-        """Apply ``work`` to Redis and clear ``entries``; on a Redis failure, leave them.
+        """Apply ``work`` to Redis and have ``entries`` cleared; on a Redis failure, leave them.
 
         Returns the ``last_seen_at`` Redis holds for the last session put (touches live
-        there), or ``None``.
+        there), or ``None``. Never raises for either store: the change is committed already.
         """
         try:
             seen = self._guard.call("mirroring a change", lambda: self._writer.apply(work, now))
@@ -60,12 +63,7 @@ class ChangeRecorder:
                 # breaker open, Redis is not called at all (the probe drains before reads).
                 self._unmark_created(work)
             return None
-        try:
-            with self._database.transaction("clear relayed outbox rows") as tx:
-                tx.outbox.clear([e.entry_id for e in entries if e.entry_id is not None])
-        except StoreUnavailable as error:
-            # Harmless: the relay applies them again (idempotent) and clears them.
-            logger.warning("could not clear outbox rows after mirroring: %s", error)
+        self._clear_later([e.entry_id for e in entries if e.entry_id is not None])
         return seen
 
     def refresh(self, session: UserSession, now: datetime) -> bool:
@@ -78,6 +76,16 @@ class ChangeRecorder:
             return False
         self._metrics.increment("refills")
         return True
+
+    def _clear_later(self, entry_ids: list[int]) -> None:
+        pending = self._database.pending_clears
+        if pending.add(entry_ids):
+            return  # the next write transaction deletes them
+        try:
+            self._database.flush_pending_clears()  # too many wait: clear them now
+        except StoreUnavailable as error:
+            # Harmless: they wait for the next write; a relay may apply them again meanwhile.
+            logger.warning("could not clear outbox rows after mirroring: %s", error)
 
     def _unmark_created(self, work: Sequence[MirrorWork]) -> None:
         for item in work:

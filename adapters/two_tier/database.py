@@ -1,17 +1,31 @@
 """The database side of the two-tier storage: one transaction, the session statements and the
-outbox on it, so a change and the Redis work it owes commit together or not at all."""
+outbox on it, so a change and the Redis work it owes commit together or not at all.
+
+A transaction is either the storage's own short one (:meth:`SessionDatabase.transaction`) or
+a caller's SQL unit of work on the same database, joined (:meth:`SessionDatabase.joined`).
+Every write transaction also deletes, on the side, the outbox rows whose Redis work is done
+(:mod:`pending_clears`), so clearing them costs no transaction of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from attrs import frozen
+from attrs import field, frozen
+from sqlalchemy.orm import Session
 
-from platform_sessions.adapters.sqlalchemy import SessionFactory, SqlTables, UserSessionsInTransaction
+from platform_sessions.adapters.sqlalchemy import (
+    SessionFactory,
+    SqlAlchemyUnitOfWork,
+    SqlTables,
+    UserSessionsInTransaction,
+)
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxInTransaction
 from platform_sessions.adapters.sqlalchemy.transactions import short_transaction
+from platform_sessions.adapters.two_tier.pending_clears import PendingClears
 from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.ports import UnitOfWork
 
 
 @frozen
@@ -23,19 +37,76 @@ class DatabaseTransaction:
 
 
 @frozen
+class JoinedTransaction:
+    """A caller's open SQL unit of work on this database, joined by a two-tier write: the
+    statements run in the caller's transaction, and the caller commits it (or not)."""
+
+    uow: SqlAlchemyUnitOfWork
+    statements: DatabaseTransaction
+    pending_clears: PendingClears
+
+    def clear_pending(self) -> None:
+        """Delete the waiting outbox rows in this transaction; they wait again if it rolls back."""
+        taken = self.pending_clears.take()
+        if taken:
+            # Registered before the DELETE runs: if the DELETE fails, the caller rolls back.
+            self.uow.on_rollback(lambda: self.pending_clears.give_back(taken))
+            self.statements.outbox.clear_unless_locked(taken)
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the caller's commit is durable; never if it rolls back."""
+        self.uow.on_commit(callback)
+
+
+@frozen
 class SessionDatabase:
-    """Opens short transactions on the process's one ``sessionmaker``."""
+    """Opens short transactions on the process's one ``sessionmaker``, or joins a caller's.
+
+    Holds the storage's :class:`PendingClears`: outbox rows applied to Redis, to delete.
+    """
 
     sessions: SessionFactory
     tables: SqlTables
     policy: SessionPolicy
+    pending_clears: PendingClears = field(factory=PendingClears)
 
     @contextmanager
     def transaction(self, action: str, *, read_only: bool = False) -> Iterator[DatabaseTransaction]:
         """One transaction: committed if the block returns, rolled back if it raises; database
-        failures come out as :class:`StoreUnavailable` naming ``action``."""
-        with short_transaction(self.sessions, action, read_only=read_only) as session:
-            yield DatabaseTransaction(
-                UserSessionsInTransaction(session, self.tables, self.policy),
-                OutboxInTransaction(session, self.tables),
-            )
+        failures come out as :class:`StoreUnavailable` naming ``action``.
+
+        A write transaction (not ``read_only``) first deletes the waiting outbox rows (first,
+        so a relay claiming rows in it never claims those again); if it does not commit, they
+        wait for the next one.
+        """
+        taken: list[int] = []
+        try:
+            with short_transaction(self.sessions, action, read_only=read_only) as session:
+                statements = self._statements(session)
+                if not read_only:
+                    taken = self.pending_clears.take()
+                    statements.outbox.clear_unless_locked(taken)
+                yield statements
+        except BaseException:
+            self.pending_clears.give_back(taken)
+            raise
+
+    def joined(self, within: UnitOfWork | None) -> JoinedTransaction | None:
+        """``within``'s transaction when it is a SQL unit of work on this database (so a change
+        written there commits with the caller's own), else ``None``."""
+        if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(self.sessions):
+            return JoinedTransaction(within, self._statements(within.database_session), self.pending_clears)
+        return None
+
+    def flush_pending_clears(self) -> None:
+        """Delete the waiting outbox rows in a transaction of their own (the relay's tick,
+        ``health()``, closing). With nothing waiting it sends nothing: the transaction begins
+        only at its first statement. Raises :class:`StoreUnavailable`; the rows wait again."""
+        with self.transaction("clear mirrored outbox rows"):
+            pass  # a write transaction deletes what waits, first thing
+
+    def _statements(self, session: Session) -> DatabaseTransaction:
+        return DatabaseTransaction(
+            UserSessionsInTransaction(session, self.tables, self.policy),
+            OutboxInTransaction(session, self.tables),
+        )

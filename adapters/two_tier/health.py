@@ -55,13 +55,17 @@ class TwoTierHealth:
         self._now = now
 
     def report(self) -> StorageHealth:
-        """Reachability of both stores, breaker state, outbox depth and age, counters."""
+        """Reachability of both stores, breaker state, outbox depth (rows whose Redis work is
+        still owed) and age, counters."""
         now = self._now()
         redis_ok = self._redis_reachable()
         depth: int | None = None
         age: float | None = None
         live: int | None = None
         try:
+            # Rows already applied to Redis only wait to be deleted: delete them first, so the
+            # depth is the work Redis is still owed.
+            self._database.flush_pending_clears()
             with self._database.transaction("report health", read_only=True) as tx:
                 stats = tx.outbox.stats()
                 live = tx.sessions.count_live(now - self._lag.bound)

@@ -1,5 +1,6 @@
-"""What every process does in the background: relay the outbox, and rewarm a Redis that lost
-its completeness markers (restarted empty, failed over to an empty replica, flushed)."""
+"""What every process does in the background: clear the outbox rows its writers applied,
+relay the rest, and rewarm a Redis that lost its completeness markers (restarted empty, failed
+over to an empty replica, flushed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
+from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.outbox_relay import OutboxRelay
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
 from platform_sessions.adapters.two_tier.rewarm import RewarmBusy, Rewarmer
@@ -17,11 +19,14 @@ logger = logging.getLogger(__name__)
 
 
 class Maintenance:
-    """One tick: through the guard (so an open breaker is probed, and the probe drains first),
-    drain the outbox, then check the markers and rewarm if they are gone."""
+    """One tick: delete the rows this process's writers applied (database only, whatever the
+    breaker says, so an idle process clears them within one interval); then, through the guard
+    (so an open breaker is probed, and the probe drains first), drain the outbox, check the
+    markers and rewarm if they are gone."""
 
     def __init__(
         self,
+        database: SessionDatabase,
         relay: OutboxRelay,
         rewarmer: Rewarmer,
         mirror: RedisSessionMirror,
@@ -29,6 +34,7 @@ class Maintenance:
         *,
         auto_rewarm: bool,
     ) -> None:
+        self._database = database
         self._relay = relay
         self._rewarmer = rewarmer
         self._mirror = mirror
@@ -37,6 +43,10 @@ class Maintenance:
 
     def tick(self) -> None:
         """Run once; failures are logged, never raised (the next tick tries again)."""
+        try:
+            self._database.flush_pending_clears()
+        except StoreUnavailable as error:
+            logger.warning("outbox relay: could not clear applied rows: %s", error)
         try:
             self._guard.call("relaying the outbox", self._relay.drain)
             if self._auto_rewarm and not self._guard.call("checking markers", self._mirror.markers_present):

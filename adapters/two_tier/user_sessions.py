@@ -2,8 +2,10 @@
 
 Every state change runs in one database transaction that also records, in the outbox, the
 Redis work it owes; after the commit the work is applied and the rows cleared
-(:class:`ChangeRecorder`). Touches go to Redis only; the database hears of one when it crosses
-a database touch interval (:class:`DatabaseLag`), or of every one while Redis is away.
+(:class:`ChangeRecorder`). An update ``within`` a caller's SQL unit of work on the same
+database runs in that transaction instead, and its Redis work waits for the caller's commit.
+Touches go to Redis only; the database hears of one when it crosses a database touch interval
+(:class:`DatabaseLag`), or of every one while Redis is away.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from platform_sessions.adapters.redis import RedisUserSessionRepository
+from platform_sessions.adapters.sqlalchemy import translated_errors
 from platform_sessions.adapters.two_tier.change_recorder import ChangeRecorder
-from platform_sessions.adapters.two_tier.database import SessionDatabase
+from platform_sessions.adapters.two_tier.database import (
+    DatabaseTransaction,
+    JoinedTransaction,
+    SessionDatabase,
+)
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
 from platform_sessions.adapters.two_tier.mirror_work import (
@@ -29,7 +36,7 @@ from platform_sessions.adapters.two_tier.mirror_work import (
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
 from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, StoreUnavailable
 from platform_sessions.domain.ids import SessionId, UserId
-from platform_sessions.domain.ports import Clock, UserSessionRepository
+from platform_sessions.domain.ports import Clock, UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.domain.token import TokenDigest
 
@@ -87,8 +94,18 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         self._recorder.after_commit(work, entries, now)
         return evicted
 
-    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
-        """The versioned UPDATE decides; Redis gets the whole new version."""
+    def update(
+        self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None
+    ) -> UserSession:
+        """The versioned UPDATE decides; Redis gets the whole new version.
+
+        ``within`` a SQL unit of work on this database, the UPDATE and its outbox rows join
+        that transaction and Redis is written once it commits; otherwise they commit in a
+        transaction of their own and Redis is written at once.
+        """
+        joined = self._database.joined(within)
+        if joined is not None:
+            return self._update_joined(session, changes, joined)
         now = self._clock.now()
         try:
             with self._database.transaction("update a session") as tx:
@@ -100,6 +117,28 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             raise
         seen = self._recorder.after_commit(work, entries, now)
         return stored.touched(seen or session.last_seen_at)
+
+    def _update_joined(
+        self, session: UserSession, changes: SessionChanges, joined: JoinedTransaction
+    ) -> UserSession:
+        now = self._clock.now()
+        tx = joined.statements
+        try:
+            with translated_errors("update a session"):
+                stored = tx.sessions.update(session, changes)
+                work: list[MirrorWork] = [PutSession(stored)]
+                entries = tx.outbox.add(outbox_entries(work), now)
+                joined.clear_pending()
+        except ConcurrentUpdate:
+            # A zero-row UPDATE is no error to the database: the caller's transaction stays
+            # usable for its retry. The repair reads the current row in it too, rather than
+            # take a second connection while the caller holds one.
+            self._conflict(session.token_digest, tx)
+            raise
+        joined.after_commit(lambda: self._recorder.after_commit(work, entries, now))
+        # Redis's last_seen_at is learned only after the commit; the one this request resolved
+        # stands in (the database's may lag by the touch interval).
+        return stored.touched(session.last_seen_at)
 
     def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
         """The versioned UPDATE of the digest; Redis forgets the old one and gets the new."""
@@ -221,13 +260,18 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             )
         return purged
 
-    def _conflict(self, digest: TokenDigest) -> None:
+    def _conflict(self, digest: TokenDigest, joined: DatabaseTransaction | None = None) -> None:
         """A lost race, or a Redis copy older than the database: bring Redis in line now, so
-        the caller's re-read (Redis first) sees the version the database has."""
+        the caller's re-read (Redis first) sees the version the database has. The current row
+        is read in ``joined`` (the caller's transaction) if given, else in a short one."""
         self._metrics.increment("version_conflicts")
         try:
-            with self._database.transaction("read a session", read_only=True) as tx:
-                stored = tx.sessions.get(digest)
+            if joined is not None:
+                with translated_errors("read a session"):
+                    stored = joined.sessions.get(digest)
+            else:
+                with self._database.transaction("read a session", read_only=True) as tx:
+                    stored = tx.sessions.get(digest)
             if stored is not None:
                 self._recorder.refresh(stored, self._clock.now())
         except StoreUnavailable:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from platform_sessions.domain.ids import SessionId, UserId
+from platform_sessions.domain.ports.unit_of_work import UnitOfWork
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.domain.token import TokenDigest
 
@@ -41,11 +42,21 @@ class UserSessionRepository(abc.ABC):
         """
 
     @abc.abstractmethod
-    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+    def update(
+        self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None
+    ) -> UserSession:
         """Apply ``changes`` if the stored version still is ``session.version``.
 
         Returns the stored session, one version later. Raises :class:`ConcurrentUpdate` on a
-        version mismatch and :class:`SessionNotFound` if the session is gone (never recreates).
+        version mismatch and :class:`SessionNotFound` if the session is gone (never recreates),
+        with or without ``within``.
+
+        With ``within``, a storage whose durable session records live in that unit of work's
+        database writes the change in its transaction: it becomes durable and visible to
+        others only when ``within`` commits, and is discarded if it does not. Other storages
+        make the change at once, as without it. Either way the caller commits ``within``
+        afterwards. A lost race leaves ``within`` usable, so the caller may re-read and retry
+        in the same unit of work.
         """
 
     @abc.abstractmethod

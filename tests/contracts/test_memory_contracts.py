@@ -27,6 +27,10 @@ class TestInMemoryUserSessionRepository(UserSessionRepositoryContract):
     def repository(self, policy):
         return InMemoryUserSessionRepository(policy)
 
+    @pytest.fixture
+    def uow_factory(self, platform_store):
+        return lambda: InMemoryUnitOfWork(platform_store)
+
 
 class TestInMemoryUnitOfWork(UnitOfWorkContract):
     @pytest.fixture

@@ -58,6 +58,10 @@ class TestRedisUserSessionRepository(UserSessionRepositoryContract):
     def repository(self, redis_client, keys, policy):
         return RedisUserSessionRepository(redis_client, keys, policy)
 
+    @pytest.fixture
+    def uow_factory(self, platform_store):
+        return lambda: InMemoryUnitOfWork(platform_store)  # the Redis storage's platform records
+
 
 class TestRedisPlatformDirectory(PlatformDirectoryContract):
     @pytest.fixture

@@ -35,6 +35,10 @@ class TestSqlAlchemyUserSessionRepository(UserSessionRepositoryContract):
     def repository(self, database, policy):
         return SqlAlchemyUserSessionRepository(database.sessions, database.tables, policy)
 
+    @pytest.fixture
+    def uow_factory(self, sql_uow_factory):
+        return sql_uow_factory
+
 
 class TestSqlAlchemyUnitOfWork(UnitOfWorkContract):
     @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from platform_sessions.adapters.memory import ManualClock
 from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import UserSessionRepository
+from platform_sessions.domain.ports import UnitOfWorkFactory, UserSessionRepository
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, UserSession
 from tests.builders import ROUTING_KEY, a_session
@@ -19,10 +19,15 @@ MANY = 100
 
 
 class UserSessionRepositoryContract:
-    """Subclasses provide ``repository`` built with the ``policy`` fixture."""
+    """Subclasses provide ``repository`` built with the ``policy`` fixture, and ``uow_factory``:
+    the units of work of the storage the repository belongs to."""
 
     @pytest.fixture
     def repository(self) -> UserSessionRepository:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def uow_factory(self) -> UnitOfWorkFactory:
         raise NotImplementedError
 
     @pytest.fixture
@@ -89,6 +94,49 @@ class UserSessionRepositoryContract:
         assert repository.delete(session)
         with pytest.raises(SessionNotFound):
             repository.update(session, SessionChanges(active_platform_id="p2"))
+        assert repository.get(session.token_digest) is None
+
+    # versioned update within a unit of work
+
+    def test_an_update_within_a_unit_of_work_is_stored_once_it_commits(
+        self, repository, uow_factory, new_session
+    ):
+        session = self._stored(repository, new_session(active_platform_id="p1"))
+        with uow_factory() as uow:
+            updated = repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+            assert (updated.version, updated.active_platform_id) == (session.version + 1, "p2")
+            uow.commit()
+        assert repository.get(session.token_digest) == updated
+
+    def test_a_lost_race_within_a_unit_of_work_leaves_it_usable_for_the_retry(
+        self, repository, uow_factory, new_session
+    ):
+        session = self._stored(repository, new_session(active_platform_id="p1"))
+        winner = repository.update(session, SessionChanges(attributes={"theme": "dark"}))
+        with uow_factory() as uow:
+            with pytest.raises(ConcurrentUpdate):
+                repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+            fresh = repository.get(session.token_digest)
+            assert fresh == winner
+            retried = repository.update(fresh, SessionChanges(active_platform_id="p2"), within=uow)
+            uow.commit()
+        stored = repository.get(session.token_digest)
+        assert stored == retried
+        assert (stored.version, stored.active_platform_id, stored.attributes) == (
+            session.version + 2,
+            "p2",
+            {"theme": "dark"},
+        )
+
+    def test_an_update_of_a_deleted_session_within_a_unit_of_work_never_recreates_it(
+        self, repository, uow_factory, new_session
+    ):
+        session = self._stored(repository, new_session())
+        assert repository.delete(session)
+        with uow_factory() as uow:
+            with pytest.raises(SessionNotFound):
+                repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+            uow.commit()
         assert repository.get(session.token_digest) is None
 
     # touch

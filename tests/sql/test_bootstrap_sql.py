@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher, ManualClock
 from platform_sessions.adapters.sqlalchemy import create_sql_engine, sql_tables
@@ -101,6 +102,34 @@ def test_the_whole_lifecycle_on_sql(sql_url: str, prefix: str, clock: ManualCloc
             "SessionStarted",
             "SessionStarted",
         ]
+
+
+def test_a_switch_writes_the_session_and_the_stamp_in_one_transaction(
+    sql_url: str, prefix: str, clock: ManualClock
+):
+    with boot(sql_url, prefix, clock) as sessions:
+        for name in ("Mastodon", "Pixelfed"):
+            sessions.connect_platform(
+                "alice", name=name, platform_type=name.lower(), instance_url="https://x.example", username="a"
+            )
+        _, pixelfed = sessions.list_platforms("alice")
+        started = sessions.start_session("alice")
+        context = sessions.resolve(str(started.token))
+        begun: list[object] = []
+
+        def on_begin(connection: object) -> None:
+            begun.append(connection)
+
+        event.listen(Engine, "begin", on_begin)
+        try:
+            assert sessions.switch_platform(context, pixelfed.id).changed
+        finally:
+            event.remove(Engine, "begin", on_begin)
+        # Validating the target reads in one; the session change and the stamp commit in the other.
+        assert len(begun) == 2
+        assert sessions.resolve(str(started.token)).platform_id == pixelfed.id
+        stamped = next(p for p in sessions.list_platforms("alice") if p.id == pixelfed.id)
+        assert stamped.last_used_at == clock.now()
 
 
 def test_the_demo_walkthrough_runs_on_sql(sql_url: str, prefix: str, clock: ManualClock):

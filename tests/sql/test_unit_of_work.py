@@ -10,8 +10,10 @@ import attrs
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from platform_sessions.adapters.sqlalchemy import (
+    SqlAlchemyPlatformConnectionRepository,
     SqlAlchemyPlatformDirectory,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
@@ -157,6 +159,79 @@ def test_updates_replace_fields_but_keep_a_concurrent_last_used_stamp(sql_databa
     assert after is not None
     assert after.name == "Renamed"
     assert after.last_used_at == WHEN
+
+
+# what adapters joining a unit of work rely on
+
+
+def test_it_shares_only_the_sessionmaker_it_was_built_on(sql_database: SqlDatabase):
+    work = uow(sql_database)
+    assert work.shares(sql_database.sessions)
+    assert not work.shares(session_factory(sql_database.engine))
+
+
+def test_the_database_session_is_the_open_transactions_and_joined_statements_commit_with_it(
+    sql_database: SqlDatabase,
+):
+    platform = a_platform()
+    with uow(sql_database) as work:
+        work.platforms.add(platform)
+        joined = SqlAlchemyPlatformConnectionRepository(work.database_session, sql_database.tables)
+        assert joined.get(platform.id) == platform  # the same uncommitted transaction
+    assert stored(sql_database, platform.id) is None
+    with pytest.raises(RuntimeError):
+        _ = uow(sql_database).database_session  # outside its block
+
+
+def test_commit_callbacks_run_in_order_after_the_commit_and_a_failing_one_is_only_logged(
+    sql_database: SqlDatabase, caplog
+):
+    platform = a_platform()
+    ran: list[object] = []
+
+    def failing() -> None:
+        raise Boom
+
+    with uow(sql_database) as work:
+        work.platforms.add(platform)
+        work.on_commit(lambda: ran.append(stored(sql_database, platform.id)))  # sees the commit
+        work.on_commit(failing)
+        work.on_commit(lambda: ran.append("last"))
+        work.on_rollback(lambda: ran.append("rolled back"))
+        assert ran == []
+        work.commit()
+    assert ran == [platform, "last"]
+    assert "a callback after commit of a unit of work failed" in caplog.text
+
+
+def test_a_rollback_runs_its_callbacks_and_drops_the_commit_callbacks(sql_database: SqlDatabase):
+    ran: list[str] = []
+    with uow(sql_database) as work:
+        work.platforms.add(a_platform())
+        work.on_commit(lambda: ran.append("committed"))
+        work.on_rollback(lambda: ran.append("rolled back"))
+    assert ran == ["rolled back"]
+    with pytest.raises(Boom), uow(sql_database) as work:
+        work.on_rollback(lambda: ran.append("rolled back after an error"))
+        raise Boom
+    assert ran == ["rolled back", "rolled back after an error"]
+
+
+def test_a_failed_commit_runs_the_rollback_callbacks_not_the_commit_ones(
+    sql_database: SqlDatabase, monkeypatch
+):
+    ran: list[str] = []
+
+    def lost_connection() -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    with pytest.raises(StoreUnavailable), uow(sql_database) as work:
+        work.platforms.add(a_platform())
+        work.on_commit(lambda: ran.append("committed"))
+        work.on_rollback(lambda: ran.append("rolled back"))
+        monkeypatch.setattr(work.database_session, "commit", lost_connection)
+        work.commit()
+    assert ran == ["rolled back"]
 
 
 @pytest.fixture

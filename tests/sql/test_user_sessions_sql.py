@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Engine
 
-from platform_sessions.adapters.sqlalchemy import SqlAlchemyUserSessionRepository, UserSessionsInTransaction
+from platform_sessions.adapters.sqlalchemy import (
+    SqlAlchemyUnitOfWork,
+    SqlAlchemyUserSessionRepository,
+    UserSessionsInTransaction,
+    session_factory,
+)
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges
 from tests.builders import ROUTING_KEY, a_session
@@ -161,3 +166,39 @@ def test_a_callers_commit_keeps_the_session_and_its_other_writes_together(sql_da
     stored = repository.get(session.token_digest)
     assert stored is not None
     assert stored.client.user_agent == "outbox"
+
+
+# an update within a unit of work on the same database
+
+
+def test_an_update_within_a_unit_of_work_is_invisible_until_it_commits(
+    repository, sql_database, clock, policy
+):
+    session = a_session(now=clock.now(), policy=policy)
+    repository.create(session, max_sessions=5)
+    with SqlAlchemyUnitOfWork(sql_database.sessions, sql_database.tables) as uow:
+        updated = repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+        assert repository.get(session.token_digest) == session  # others still read the old version
+        uow.commit()
+    assert repository.get(session.token_digest) == updated
+
+
+def test_an_update_within_a_unit_of_work_that_rolls_back_leaves_the_session_unchanged(
+    repository, sql_database, clock, policy
+):
+    session = a_session(now=clock.now(), policy=policy)
+    repository.create(session, max_sessions=5)
+    with SqlAlchemyUnitOfWork(sql_database.sessions, sql_database.tables) as uow:
+        repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+    assert repository.get(session.token_digest) == session
+    assert repository.update(session, SessionChanges(active_platform_id="p3")).version == session.version + 1
+
+
+def test_a_unit_of_work_on_another_sessionmaker_is_not_joined(repository, sql_database, clock, policy):
+    session = a_session(now=clock.now(), policy=policy)
+    repository.create(session, max_sessions=5)
+    elsewhere = SqlAlchemyUnitOfWork(session_factory(sql_database.engine), sql_database.tables)
+    with elsewhere as uow:
+        updated = repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+        # not uow.commit(): the change was made at once, in a transaction of its own
+    assert repository.get(session.token_digest) == updated

@@ -98,6 +98,15 @@ def fault_rig(
         FailingMirror.failing = False
 
 
+def owed_outbox_depth(storage: TwoTierStorage) -> int:
+    """The outbox rows whose Redis work is still owed, as ``health()`` counts them: rows already
+    applied only wait to be deleted by the next write, so they are deleted first."""
+    database = storage.database()
+    database.flush_pending_clears()
+    with database.transaction("count owed outbox rows", read_only=True) as tx:
+        return tx.outbox.stats().depth
+
+
 class DepthSampler:
     """Samples the outbox depth every 50 ms in a thread (bounded by :meth:`stop`)."""
 
@@ -113,8 +122,7 @@ class DepthSampler:
     def _run(self) -> None:
         while not self._stop.wait(0.05):
             try:
-                with self._rig.storage.database().transaction("sample", read_only=True) as tx:
-                    depth = tx.outbox.stats().depth
+                depth = owed_outbox_depth(self._rig.storage)
                 self.max_depth = max(self.max_depth, depth)
                 self.samples.append((time.monotonic(), depth))
             except StoreUnavailable:
@@ -179,8 +187,8 @@ def check_recovery(
 
     def disagreements() -> list[str]:
         found: list[str] = []
+        depth = owed_outbox_depth(storage)
         with database.transaction("check", read_only=True) as tx:
-            depth = tx.outbox.stats().depth
             stored = {t: tx.sessions.get(SessionToken.parse(t).digest) for t in live}
         if depth:
             found.append(f"outbox depth {depth}")
@@ -216,8 +224,7 @@ def check_recovery(
             pass
         if redis_sessions.get(digest) is not None:
             left_in_redis.append(token[:12])
-    with database.transaction("check", read_only=True) as tx:
-        final_depth = tx.outbox.stats().depth
+    final_depth = owed_outbox_depth(storage)
     counters = storage.metrics().snapshot()
     return Recovery(
         stats=stats,

@@ -23,6 +23,10 @@ class TestTwoTierUserSessionRepository(UserSessionRepositoryContract):
     def repository(self, storage):
         return storage.user_sessions()
 
+    @pytest.fixture
+    def uow_factory(self, storage):
+        return storage.uow_factory
+
 
 class TestTwoTierSessionContextQuery(SessionContextQueryContract):
     @pytest.fixture

@@ -58,9 +58,10 @@ def two_tier_storage(
         yield storage
     finally:
         stop_relay()
+        close_two_tier_storage(storage)  # it still writes (clears applied outbox rows): tables first
         if not database_url.startswith("sqlite"):
             drop_tables(storage.engine(), storage.tables())
-        close_two_tier_storage(storage)
+            storage.engine().dispose()
 
 
 def leg_storage(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from platform_sessions.adapters.memory import InMemoryUnitOfWork
 from platform_sessions.domain.errors import (
     ConcurrentUpdate,
     PlatformInactive,
@@ -27,6 +28,31 @@ def test_a_switch_changes_the_platform_stamps_last_used_and_tells_others(world):
     [event] = world.events(PlatformSwitched)
     assert (event.from_platform_id, event.to_platform_id) == (mastodon.id, pixelfed.id)
     assert event.session_handle == started.context.handle
+
+
+def test_the_session_change_runs_within_the_unit_of_work_that_stamps_the_platform(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+    world.switch(started.context.session, pixelfed.id)
+    [within] = world.sessions.within
+    assert isinstance(within, InMemoryUnitOfWork)  # what a storage on a database would join
+
+
+def test_retries_after_a_lost_race_run_within_the_same_unit_of_work(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+    read = started.context.session
+
+    def another_request_gets_there_first() -> None:
+        world.sessions.before_update = None
+        world.sessions.update(read, SessionChanges(attributes={"theme": "dark"}))
+
+    world.sessions.before_update = another_request_gets_there_first
+    assert world.switch(read, pixelfed.id).changed
+    first, other_request, retry = world.sessions.within
+    assert other_request is None
+    assert first is retry
+    assert first is not None
 
 
 def test_switching_to_the_active_platform_changes_nothing(world):

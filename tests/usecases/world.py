@@ -35,6 +35,7 @@ from platform_sessions.application.switch_platform import SwitchPlatform
 from platform_sessions.application.update_platform import UpdatePlatform
 from platform_sessions.domain.events import DomainEvent
 from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.ports import UnitOfWork
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.domain.token import TokenDigest
 from tests.builders import ROUTING_KEY
@@ -47,6 +48,7 @@ class RecordingSessions(InMemoryUserSessionRepository):
         super().__init__(policy)
         self.calls: dict[str, int] = {}
         self.before_update: Callable[[], None] | None = None
+        self.within: list[UnitOfWork | None] = []  # the unit of work each update was given
 
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -59,11 +61,14 @@ class RecordingSessions(InMemoryUserSessionRepository):
         self._count("get")
         return super().get(digest)
 
-    def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
+    def update(
+        self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None
+    ) -> UserSession:
         self._count("update")
+        self.within.append(within)
         if self.before_update is not None:
             self.before_update()
-        return super().update(session, changes)
+        return super().update(session, changes, within=within)
 
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         self._count("touch")
