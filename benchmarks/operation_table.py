@@ -53,8 +53,11 @@ def measure_operations(kind: StorageKind, servers: Servers, *, rounds: int, warm
         measured = interleaved(
             [baseline.operation(), *rows], rounds=rounds, warmup=warmup, settle=lambda: _drain_events(facades)
         )
-        anatomy = measure_anatomy(kind, servers, baseline.value_size) if kind.uses_redis else None
-        return OperationTable(kind, measured[0], measured[1:], baseline.value_size, rounds, anatomy)
+        value_size = baseline.value_size
+    # After the rows' facades are closed: their relay threads must not share the interpreter
+    # with calls timed back to back.
+    anatomy = measure_anatomy(kind, servers, value_size) if kind.uses_redis else None
+    return OperationTable(kind, measured[0], measured[1:], value_size, rounds, anatomy)
 
 
 def _drain_events(facades: list[PlatformSessions]) -> None:

@@ -9,8 +9,10 @@ Every write transaction also deletes, on the side, the outbox rows whose Redis w
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from weakref import WeakKeyDictionary
 
 from attrs import field, frozen
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from platform_sessions.adapters.sqlalchemy.transactions import short_transaction
 from platform_sessions.adapters.two_tier.pending_clears import PendingClears
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork
+from platform_sessions.domain.token import TokenDigest
 
 
 @frozen
@@ -44,6 +47,17 @@ class JoinedTransaction:
     uow: SqlAlchemyUnitOfWork
     statements: DatabaseTransaction
     pending_clears: PendingClears
+    # Digests of the sessions this unit of work has changed so far (shared by every join of
+    # the same unit of work): reading one of those rows in it shows a change not yet committed.
+    written: set[str]
+
+    def wrote(self, digest: TokenDigest) -> None:
+        """Note that this transaction changed the session under ``digest``."""
+        self.written.add(digest.hex)
+
+    def has_written(self, digest: TokenDigest) -> bool:
+        """Whether this transaction has changed the session under ``digest`` (uncommitted)."""
+        return digest.hex in self.written
 
     def clear_pending(self) -> None:
         """Delete the waiting outbox rows in this transaction; they wait again if it rolls back."""
@@ -69,6 +83,8 @@ class SessionDatabase:
     tables: SqlTables
     policy: SessionPolicy
     pending_clears: PendingClears = field(factory=PendingClears)
+    _written: WeakKeyDictionary[SqlAlchemyUnitOfWork, set[str]] = field(factory=WeakKeyDictionary, init=False)
+    _written_lock: threading.Lock = field(factory=threading.Lock, init=False)
 
     @contextmanager
     def transaction(self, action: str, *, read_only: bool = False) -> Iterator[DatabaseTransaction]:
@@ -95,7 +111,11 @@ class SessionDatabase:
         """``within``'s transaction when it is a SQL unit of work on this database (so a change
         written there commits with the caller's own), else ``None``."""
         if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(self.sessions):
-            return JoinedTransaction(within, self._statements(within.database_session), self.pending_clears)
+            with self._written_lock:  # one unit of work per thread, but the map is shared
+                written = self._written.setdefault(within, set())
+            return JoinedTransaction(
+                within, self._statements(within.database_session), self.pending_clears, written
+            )
         return None
 
     def flush_pending_clears(self) -> None:

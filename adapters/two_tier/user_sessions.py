@@ -132,9 +132,15 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         except ConcurrentUpdate:
             # A zero-row UPDATE is no error to the database: the caller's transaction stays
             # usable for its retry. The repair reads the current row in it too, rather than
-            # take a second connection while the caller holds one.
-            self._conflict(session.token_digest, tx)
+            # take a second connection while the caller holds one; but never a row this
+            # transaction changed itself: that version is not committed, and Redis must not
+            # show it (it would outrank the database's own if the caller rolled back).
+            if joined.has_written(session.token_digest):
+                self._metrics.increment("version_conflicts")
+            else:
+                self._conflict(session.token_digest, tx)
             raise
+        joined.wrote(session.token_digest)
         joined.after_commit(lambda: self._recorder.after_commit(work, entries, now))
         # Redis's last_seen_at is learned only after the commit; the one this request resolved
         # stands in (the database's may lag by the touch interval).

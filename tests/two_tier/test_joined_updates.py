@@ -98,6 +98,23 @@ def test_a_lost_race_in_a_joined_update_repairs_redis_and_leaves_the_unit_of_wor
     assert storage.metrics().snapshot()["version_conflicts"] == 1
 
 
+def test_a_lost_race_on_a_row_the_unit_of_work_changed_itself_never_shows_it_in_redis(
+    storage, clock, policy
+):
+    session = stored_session(storage, clock, policy)
+    repository = storage.user_sessions()
+    with storage.uow_factory() as uow:
+        repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
+        with pytest.raises(ConcurrentUpdate):  # the same stale version again, in the same unit
+            repository.update(session, SessionChanges(active_platform_id="p3"), within=uow)
+        # The row now reads as this transaction's own change, not committed: no repair from it.
+        assert in_redis(storage, session).version == session.version
+        # leaving without commit() rolls back
+    assert in_redis(storage, session).version == session.version
+    assert in_database(storage, session).version == session.version
+    assert storage.metrics().snapshot()["version_conflicts"] == 1
+
+
 def test_a_unit_of_work_on_another_sessionmaker_is_not_joined(storage, clock, policy):
     session = stored_session(storage, clock, policy)
     elsewhere = SqlAlchemyUnitOfWork(session_factory(storage.engine()), storage.tables())
