@@ -1,7 +1,8 @@
 """A SessionContextQuery built from the repository and directory ports.
 
-For stores that cannot fuse the reads into one round trip (the in-memory fakes, SQL); the
-Redis adapter has its own single-script implementation of the same port.
+For stores that cannot fuse the reads into one round trip (the in-memory fakes); the Redis
+adapter has its own single-script implementation of the same port, the SQL adapter its own
+single-transaction one.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
-from platform_sessions.adapters.composed_session_contexts import ComposedSessionContextQuery
 from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.sqlalchemy import (
     DEFAULT_TABLE_PREFIX,
@@ -21,6 +20,7 @@ from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
     SqlEngineSettings,
+    SqlSessionContextQuery,
     create_sql_engine,
     session_factory,
     sql_tables,
@@ -54,8 +54,9 @@ class SqlStorage(containers.DeclarativeContainer):
     )
     platform_directory = providers.Singleton(SqlAlchemyPlatformDirectory, sessions=sessions, tables=tables)
     uow_factory = providers.Factory(SqlAlchemyUnitOfWork, sessions=sessions, tables=tables)
+    # Resolve in one transaction (session, touch if due, platforms), not one per port call.
     session_contexts = providers.Singleton(
-        ComposedSessionContextQuery, sessions=user_sessions, directory=platform_directory, policy=policy
+        SqlSessionContextQuery, sessions=sessions, tables=tables, policy=policy
     )
     event_publisher = providers.Singleton(InMemoryEventPublisher)
 

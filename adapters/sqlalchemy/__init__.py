@@ -8,6 +8,7 @@ Build them from one engine and one ``sessionmaker`` per process::
     tables = sql_tables("ps_")
     SqlAlchemyUserSessionRepository(sessions, tables, policy)
     SqlAlchemyPlatformDirectory(sessions, tables)
+    SqlSessionContextQuery(sessions, tables, policy)
     lambda: SqlAlchemyUnitOfWork(sessions, tables)
 """
 
@@ -18,6 +19,7 @@ from platform_sessions.adapters.sqlalchemy.platform_connection_repository import
     SqlAlchemyPlatformConnectionRepository,
 )
 from platform_sessions.adapters.sqlalchemy.platform_directory import SqlAlchemyPlatformDirectory
+from platform_sessions.adapters.sqlalchemy.session_contexts import SqlSessionContextQuery
 from platform_sessions.adapters.sqlalchemy.tables import DEFAULT_TABLE_PREFIX, SqlTables, sql_tables
 from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, session_factory
 from platform_sessions.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
@@ -32,6 +34,7 @@ __all__ = [
     "SqlAlchemyUnitOfWork",
     "SqlAlchemyUserSessionRepository",
     "SqlEngineSettings",
+    "SqlSessionContextQuery",
     "SqlTables",
     "UserSessionsInTransaction",
     "create_sql_engine",

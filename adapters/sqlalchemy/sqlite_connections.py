@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event
@@ -21,6 +22,10 @@ from sqlalchemy.engine import Connection, Engine
 
 READ_ONLY_OPTION = "platform_sessions_read_only"
 """Execution option marking a transaction that will only read (see :func:`read_only`)."""
+
+# SQLite's primary result code for "the lock is held"; its extended codes (SQLITE_BUSY_SNAPSHOT,
+# 517: another writer committed since this transaction's snapshot) share the low byte.
+_SQLITE_BUSY = 5
 
 
 def configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
@@ -41,3 +46,15 @@ def configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def write_lock_refused(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite refusing the write lock to a transaction that began reading.
+
+    Such a transaction (a deferred ``BEGIN``) does not wait out the busy timeout when it first
+    writes: SQLite refuses at once if another writer holds the lock or has committed since the
+    transaction's snapshot. Nothing is wrong with the database; beginning again as a writer
+    (``BEGIN IMMEDIATE``, which does wait) succeeds.
+    """
+    original = getattr(error, "orig", None)
+    return isinstance(original, sqlite3.OperationalError) and original.sqlite_errorcode & 0xFF == _SQLITE_BUSY

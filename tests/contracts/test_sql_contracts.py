@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from platform_sessions.adapters.composed_session_contexts import ComposedSessionContextQuery
 from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyPlatformDirectory,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
+    SqlSessionContextQuery,
 )
 from tests.contracts.platform_directory import PlatformDirectoryContract
 from tests.contracts.session_context_query import SessionContextQueryContract
@@ -56,7 +56,7 @@ class TestSqlAlchemyPlatformDirectory(PlatformDirectoryContract):
         return SqlAlchemyPlatformDirectory(database.sessions, database.tables)
 
 
-class TestComposedSessionContextQueryOnSql(SessionContextQueryContract):
+class TestSqlSessionContextQuery(SessionContextQueryContract):
     @pytest.fixture
     def repository(self, database, policy):
         return SqlAlchemyUserSessionRepository(database.sessions, database.tables, policy)
@@ -66,6 +66,6 @@ class TestComposedSessionContextQueryOnSql(SessionContextQueryContract):
         return sql_uow_factory
 
     @pytest.fixture
-    def query(self, repository, database, policy):
-        directory = SqlAlchemyPlatformDirectory(database.sessions, database.tables)
-        return ComposedSessionContextQuery(repository, directory, policy)
+    def query(self, database, policy):
+        # The SQL storage's own one-transaction query (the composed one is tested in memory).
+        return SqlSessionContextQuery(database.sessions, database.tables, policy)

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import delete, event, inspect, update
 from sqlalchemy.engine import Engine
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher, ManualClock
 from platform_sessions.adapters.sqlalchemy import create_sql_engine, sql_tables
+from platform_sessions.domain.context import SessionContext
 from platform_sessions.domain.errors import InvalidInput, PlatformNotFound, SessionNotFound
 from platform_sessions.entrypoints import PlatformSessions, bootstrap
 from platform_sessions.entrypoints.demo_walkthrough import run_walkthrough
@@ -130,6 +131,61 @@ def test_a_switch_writes_the_session_and_the_stamp_in_one_transaction(
         assert sessions.resolve(str(started.token)).platform_id == pixelfed.id
         stamped = next(p for p in sessions.list_platforms("alice") if p.id == pixelfed.id)
         assert stamped.last_used_at == clock.now()
+
+
+def test_a_resolve_is_one_transaction_and_falls_back_from_a_platform_that_went(
+    sql_url: str, prefix: str, clock: ManualClock
+):
+    with boot(sql_url, prefix, clock) as sessions:
+        mastodon, pixelfed = (
+            sessions.connect_platform(
+                "alice", name=name, platform_type=name.lower(), instance_url="https://x.example", username="a"
+            )
+            for name in ("Mastodon", "Pixelfed")
+        )
+        bobs_platform = sessions.connect_platform(
+            "bob", name="Bob's", platform_type="mastodon", instance_url="https://b.example", username="b"
+        )
+        started = sessions.start_session("alice")
+        token = str(started.token)
+        assert sessions.switch_platform(token, pixelfed.id).changed
+        begun: list[object] = []
+
+        def on_begin(connection: object) -> None:
+            begun.append(connection)
+
+        def resolve_counted(platform_override: str | None = None) -> SessionContext:
+            begun.clear()
+            event.listen(Engine, "begin", on_begin)
+            try:
+                return sessions.resolve(token, platform_override=platform_override)
+            finally:
+                event.remove(Engine, "begin", on_begin)
+                assert len(begun) == 1  # one transaction per resolve, whatever it finds
+
+        assert resolve_counted().platform_id == pixelfed.id
+        clock.advance(sessions.policy.touch_interval)
+        assert resolve_counted().session.last_seen_at == clock.now()  # touched in that transaction
+
+        # The platform changes behind the session's back (before its use case moves sessions
+        # off it, or by another writer): every resolve re-validates and falls back.
+        rows = sql_tables(prefix).platform_connections
+        engine = create_sql_engine(sql_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(update(rows).where(rows.id == pixelfed.id).values(is_active=False))
+            deactivated = resolve_counted()
+            assert (deactivated.platform_id, deactivated.platform_fell_back) == (mastodon.id, True)
+            with engine.begin() as connection:
+                connection.execute(delete(rows).where(rows.id == pixelfed.id))
+            removed = resolve_counted()
+            assert (removed.platform_id, removed.platform_fell_back) == (mastodon.id, True)
+        finally:
+            engine.dispose()
+
+        assert resolve_counted(platform_override=mastodon.id).is_override
+        with pytest.raises(PlatformNotFound):
+            resolve_counted(platform_override=bobs_platform.id)  # another user's is no platform
 
 
 def test_the_demo_walkthrough_runs_on_sql(sql_url: str, prefix: str, clock: ManualClock):
