@@ -10,7 +10,7 @@ from typing import Literal
 
 from platform_sessions.adapters.redis import RedisEndpoint, RedisOptions
 from platform_sessions.adapters.sqlalchemy import DEFAULT_TABLE_PREFIX, SqlEngineSettings
-from platform_sessions.adapters.two_tier import StorageHealth, TwoTierHealth, TwoTierSettings
+from platform_sessions.adapters.two_tier import TwoTierHealth, TwoTierSettings
 from platform_sessions.adapters.two_tier.rewarm import Rewarmer
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.domain.policy import SessionPolicy
@@ -21,6 +21,11 @@ from platform_sessions.entrypoints.embedded_routing_key import embedded_routing_
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.memory_storage import MemoryStorage
 from platform_sessions.entrypoints.redis_storage import plug_redis_storage, redis_endpoint_for
+from platform_sessions.entrypoints.single_store_health import (
+    memory_storage_health,
+    redis_storage_health,
+    sql_storage_health,
+)
 from platform_sessions.entrypoints.sql_storage import plug_sql_storage
 from platform_sessions.entrypoints.two_tier_storage import (
     close_two_tier_storage,
@@ -112,6 +117,7 @@ def bootstrap(
     container = _container(policy, routing_key, clock, event_publisher)
     close_storage = None
     label = chosen
+    health = memory_storage_health(label)
     if chosen == "sql" and database_url is not None:
         close_storage = plug_sql_storage(
             container,
@@ -120,14 +126,16 @@ def bootstrap(
             engine_settings=sql_engine,
             migrate=migrate,
         )
+        health = sql_storage_health(label, container.storage.sessions())
     elif redis_endpoint is not None:
         close_storage = plug_redis_storage(container, endpoint=redis_endpoint, options=redis_options)
+        health = redis_storage_health(label, container.storage.client())
     else:
         container.storage.override(MemoryStorage(policy=container.policy))
     facade: PlatformSessions = container.facade()
     if close_storage is not None:
         facade.add_closer(close_storage)
-    facade.use_operations(health=lambda: StorageHealth(storage=label, healthy=True))
+    facade.use_operations(health=health)
     return facade
 
 

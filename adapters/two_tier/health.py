@@ -9,7 +9,7 @@ from datetime import datetime
 from attrs import field, frozen
 
 from platform_sessions.adapters.redis import RedisClient
-from platform_sessions.adapters.redis.errors import redis_unavailable_as_store_error
+from platform_sessions.adapters.redis.reachability import redis_reachable
 from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
@@ -58,7 +58,7 @@ class TwoTierHealth:
         """Reachability of both stores, breaker state, outbox depth (rows whose Redis work is
         still owed) and age, counters."""
         now = self._now()
-        redis_ok = self._redis_reachable()
+        redis_ok = redis_reachable(self._client)
         depth: int | None = None
         age: float | None = None
         live: int | None = None
@@ -86,11 +86,3 @@ class TwoTierHealth:
             live_sessions=live,
             counters=self._metrics.snapshot(),
         )
-
-    def _redis_reachable(self) -> bool:
-        try:
-            with redis_unavailable_as_store_error("pinging"):
-                self._client.ping()
-        except StoreUnavailable:
-            return False
-        return True

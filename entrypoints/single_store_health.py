@@ -1,0 +1,42 @@
+"""``health()`` of the storages with one store: whether that store answers, checked now.
+
+The two-tier storage reports more (breaker, outbox, counters: ``TwoTierHealth``); a storage of
+one store is healthy exactly when its store answers, and the in-memory one always is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from platform_sessions.adapters.redis import RedisClient
+from platform_sessions.adapters.redis.reachability import redis_reachable
+from platform_sessions.adapters.sqlalchemy import SessionFactory
+from platform_sessions.adapters.sqlalchemy.reachability import database_reachable
+from platform_sessions.adapters.two_tier import StorageHealth
+
+HealthReport = Callable[[], StorageHealth]
+
+
+def redis_storage_health(label: str, client: RedisClient) -> HealthReport:
+    """One PING per report."""
+
+    def report() -> StorageHealth:
+        reachable = redis_reachable(client)
+        return StorageHealth(storage=label, healthy=reachable, redis_reachable=reachable)
+
+    return report
+
+
+def sql_storage_health(label: str, sessions: SessionFactory) -> HealthReport:
+    """One ``SELECT 1`` per report."""
+
+    def report() -> StorageHealth:
+        reachable = database_reachable(sessions)
+        return StorageHealth(storage=label, healthy=reachable, database_reachable=reachable)
+
+    return report
+
+
+def memory_storage_health(label: str) -> HealthReport:
+    """Nothing to reach: always healthy."""
+    return lambda: StorageHealth(storage=label, healthy=True)
