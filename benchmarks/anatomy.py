@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 import redis
 from attrs import frozen
 
+from benchmarks.baseline import Baseline
 from benchmarks.operations import connect_two_platforms
 from benchmarks.private_redis import private_redis
 from benchmarks.session_loader import IP_ADDRESS, USER_AGENT
 from benchmarks.storages import Servers, StorageKind, open_facade
-from platform_sessions.adapters.redis import RedisEndpoint, RedisOptions, open_redis_client
 
 CALLS = 3000
 WARMUP_CALLS = 300
@@ -59,19 +59,19 @@ def measure_anatomy(kind: StorageKind, servers: Servers, value_size: int) -> Ana
     with private_redis() as server:
         own = servers.with_redis(server.url)
         facade = open_facade(kind, own)
-        client = open_redis_client(RedisEndpoint.server(server.url), RedisOptions())
+        baseline = Baseline(server.url, servers.key_prefix, value_size)
         admin = server.client()
         try:
             user = f"bench-anatomy-{secrets.token_hex(3)}"
             connect_two_platforms(facade, user)
             token = str(facade.start_session(user, user_agent=USER_AGENT, ip_address=IP_ADDRESS).token)
-            key = f"{servers.key_prefix}anatomy"
-            client.set(key, secrets.token_bytes(value_size))
-            get_us, get_server = _timed(lambda: client.get(key), admin, "get")
+            get = baseline.operation().run
+            assert get is not None
+            get_us, get_server = _timed(get, admin, "get")
             resolve_us, resolve_server = _timed(lambda: facade.resolve(token), admin, "evalsha")
         finally:
             admin.close()
-            client.close()
+            baseline.close()
             facade.close()
     return Anatomy(get_us, resolve_us, get_server, resolve_server)
 

@@ -130,6 +130,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             logger.warning("closing a unit of work's database session failed", exc_info=True)
 
 
+def joinable(within: UnitOfWork | None, sessions: SessionFactory) -> SqlAlchemyUnitOfWork | None:
+    """``within`` when it is a SQL unit of work on ``sessions`` (so a repository built on the
+    same ``sessionmaker`` may run in its transaction, on its ``database_session``), else ``None``."""
+    if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(sessions):
+        return within
+    return None
+
+
 def _run_each(callbacks: list[Callback], when: str) -> None:
     for callback in callbacks:
         try:

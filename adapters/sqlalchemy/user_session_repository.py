@@ -12,7 +12,7 @@ from datetime import datetime
 from platform_sessions.adapters.sqlalchemy.errors import translated_errors
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables
 from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
-from platform_sessions.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from platform_sessions.adapters.sqlalchemy.unit_of_work import joinable
 from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.domain.ids import SessionId, UserId
@@ -58,10 +58,11 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         ``within`` a :class:`SqlAlchemyUnitOfWork` on this ``sessionmaker``, it runs in that
         unit of work's transaction (the caller commits); otherwise in a short one of its own.
         """
-        if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(self._sessions):
+        joined = joinable(within, self._sessions)
+        if joined is not None:
             with translated_errors("update a session"):
-                joined = UserSessionsInTransaction(within.database_session, self._tables, self._policy)
-                return joined.update(session, changes)
+                statements = UserSessionsInTransaction(joined.database_session, self._tables, self._policy)
+                return statements.update(session, changes)
         with self._statements("update a session") as statements:
             return statements.update(session, changes)
 

@@ -25,6 +25,7 @@ from platform_sessions.adapters.sqlalchemy import (
 )
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxInTransaction
 from platform_sessions.adapters.sqlalchemy.transactions import short_transaction
+from platform_sessions.adapters.sqlalchemy.unit_of_work import joinable
 from platform_sessions.adapters.two_tier.pending_clears import PendingClears
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork
@@ -110,11 +111,12 @@ class SessionDatabase:
     def joined(self, within: UnitOfWork | None) -> JoinedTransaction | None:
         """``within``'s transaction when it is a SQL unit of work on this database (so a change
         written there commits with the caller's own), else ``None``."""
-        if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(self.sessions):
+        joined = joinable(within, self.sessions)
+        if joined is not None:
             with self._written_lock:  # one unit of work per thread, but the map is shared
-                written = self._written.setdefault(within, set())
+                written = self._written.setdefault(joined, set())
             return JoinedTransaction(
-                within, self._statements(within.database_session), self.pending_clears, written
+                joined, self._statements(joined.database_session), self.pending_clears, written
             )
         return None
 
