@@ -58,7 +58,7 @@ def measure_anatomy(kind: StorageKind, servers: Servers, value_size: int) -> Ana
     """Resolve and GET on a private redis-server (the database, if any, is the run's)."""
     with private_redis() as server:
         own = servers.with_redis(server.url)
-        facade = open_facade(kind, own)
+        facade = open_facade(kind, own, near_cache=False)  # the round trip's anatomy
         baseline = Baseline(server.url, servers.key_prefix, value_size)
         admin = server.client()
         try:

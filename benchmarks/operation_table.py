@@ -44,12 +44,14 @@ def measure_operations(kind: StorageKind, servers: Servers, *, rounds: int, warm
         main = _opened(stack, open_facade(kind, servers, clock=clock))
         touching = _opened(stack, open_facade(kind, servers, clock=touch_clock))
         rig = Rig(main=main, touching=touching, touch_clock=touch_clock, run_id=secrets.token_hex(3))
+        if kind.uses_redis:
+            rig.uncached = _opened(stack, open_facade(kind, servers, clock=clock, near_cache=False))
         if kind is StorageKind.TWO_TIER:
             stack.enter_context(_outage(rig, servers))
         rows = session_rows(rig)
         baseline = Baseline(servers.redis_url, servers.key_prefix, _session_size(main, servers))
         stack.callback(baseline.close)
-        facades = [f for f in (main, touching, rig.outage) if f is not None]
+        facades = [f for f in (main, touching, rig.uncached, rig.outage) if f is not None]
         measured = interleaved(
             [baseline.operation(), *rows], rounds=rounds, warmup=warmup, settle=lambda: _drain_events(facades)
         )

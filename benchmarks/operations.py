@@ -3,7 +3,9 @@
 Each row uses its own user, so that one row's writes (a switch, twenty logins) never change
 what another row measures. The main facade's clock stands still, so "resolve" is never due for
 a touch; the "resolve with touch" row has a facade of its own whose clock moves one touch
-interval before each run, so every one of its resolves is due.
+interval before each run, so every one of its resolves is due. On a Redis-fronted storage the
+main facade's near cache answers repeated resolves; one more row resolves the same session
+through a facade without one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from platform_sessions.entrypoints.facade import PlatformSessions
 
 LISTED_SESSIONS = 20  # the policy's default per-user limit: the largest list a user can have
 NEEDS_TWO_TIER = "needs two-tier storage"
+UNCACHED_RESOLVE = "resolve, near cache off (its round trip)"
 
 
 @define
@@ -39,6 +42,7 @@ class Rig:
     touching: PlatformSessions
     touch_clock: ManualClock
     run_id: str
+    uncached: PlatformSessions | None = None  # near cache off (Redis-fronted storages only)
     outage: PlatformSessions | None = None
     outage_token: str = ""
     outage_unavailable: str = NEEDS_TWO_TIER
@@ -88,11 +92,17 @@ def _resolve_rows(rig: Rig) -> list[Operation]:
     def due_for_touch() -> None:
         rig.touch_clock.advance(rig.touching.policy.touch_interval + timedelta(seconds=1))
 
-    return [
+    rows = [
         Operation("resolve (no touch due)", lambda: main.resolve(token)),
         Operation("resolve with touch", lambda: rig.touching.resolve(touch_token), prepare=due_for_touch),
         Operation("resolve with a platform override", lambda: main.resolve(token, platform_override=other)),
     ]
+    uncached = rig.uncached
+    if uncached is not None:
+        # The same session through a facade without a near cache: the round trip every
+        # resolve of a session not (or no longer) in the near cache takes.
+        rows.append(Operation(UNCACHED_RESOLVE, lambda: uncached.resolve(token)))
+    return rows
 
 
 def _start_row(rig: Rig) -> Operation:

@@ -26,7 +26,12 @@ charged to the request; each database transaction also costs a pool pre-ping, no
 Untimed setup (the logins an "end" needs, say) and the delivery of the events a run queued are
 kept out of the timed runs. "µs over baseline" is what the library adds to the round trip: on this
 kind of machine (a small VM) the round trip itself is sometimes fast and sometimes slow, depending
-on the load, which moves the ratio more than it moves the library's own cost."""
+on the load, which moves the ratio more than it moves the library's own cost. On the Redis and
+two-tier storages each process keeps a near cache of resolved sessions, kept current by Redis's
+invalidation reports (`CLIENT TRACKING`): "resolve" rows repeat one session's resolve, which the
+near cache answers; the row "resolve, near cache off" is the same session through a facade
+without it, i.e. what a session not in the near cache (a first request, or the first after any
+change to it) costs. The scale rows and "where a resolve's time goes" run with it off too."""
 
 
 @define
@@ -107,8 +112,9 @@ def _operations(table: OperationTable) -> list[str]:
 
 def _anatomy(a: Anatomy) -> list[str]:
     return [
-        "Where a resolve's time goes (calls back to back, so neither process sleeps between them;",
-        "a private redis-server, whose `INFO commandstats` gives Redis's own time per call):",
+        "Where a resolve's round trip goes (near cache off; calls back to back, so neither process",
+        "sleeps between them; a private redis-server, whose `INFO commandstats` gives Redis's own",
+        "time per call):",
         "",
         "| call | median µs | x GET | inside Redis µs/call | calls Redis counted |",
         "|---|---:|---:|---:|---:|",

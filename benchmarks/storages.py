@@ -12,6 +12,7 @@ import contextlib
 import enum
 import secrets
 
+import attrs
 import redis
 from attrs import frozen
 
@@ -60,9 +61,17 @@ class Servers:
         return Servers(redis_url, self.database_url, self.key_prefix, self.routing_key)
 
 
-def open_facade(kind: StorageKind, servers: Servers, *, clock: Clock | None = None) -> PlatformSessions:
-    """A facade on ``kind`` with the library's default settings (only the key prefix is ours)."""
+def open_facade(
+    kind: StorageKind, servers: Servers, *, clock: Clock | None = None, near_cache: bool = True
+) -> PlatformSessions:
+    """A facade on ``kind`` with the library's default settings (only the key prefix is ours).
+
+    ``near_cache=False`` turns the per-process near cache off, so that every resolve takes
+    its round trip: what a session not yet (or no longer) in the near cache costs.
+    """
     options = RedisOptions(key_prefix=servers.key_prefix)
+    if not near_cache:
+        options = attrs.evolve(options, near_cache_size=0)
     if kind is StorageKind.REDIS:
         return bootstrap(
             redis_url=servers.redis_url, routing_key=servers.routing_key, redis_options=options, clock=clock

@@ -5,6 +5,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from benchmarks.operation_table import OperationTable
+from benchmarks.operations import UNCACHED_RESOLVE
 from benchmarks.purge import PurgeResult
 from benchmarks.scale import ScaleResult
 from benchmarks.timing import Measured
@@ -39,9 +40,21 @@ def operation_verdicts(table: OperationTable) -> list[Verdict]:
         ratio = resolve.median / base
         verdicts.append(
             Verdict(
-                "resolve: 1 Redis round trip, no SQL, ≤ 1.3x baseline",
-                rt == 1 and sql == 0 and ratio <= RESOLVE_MAX_RATIO,
+                "resolve: ≤ 1 Redis round trip, no SQL, ≤ 1.3x baseline",
+                rt <= 1 and sql == 0 and ratio <= RESOLVE_MAX_RATIO,
                 f"{rt} round trip(s), {sql} SQL, {ratio:.2f}x",
+            )
+        )
+    uncached = _row(table, UNCACHED_RESOLVE)
+    if uncached is not None:
+        # Not one of the targets, reported beside it: a session the near cache does
+        # not hold (yet) still costs exactly one round trip, and this much.
+        rt, sql = uncached.count_range(lambda c: c.redis)[1], uncached.count_range(lambda c: c.sql)[1]
+        verdicts.append(
+            Verdict(
+                "resolve with the near cache off: 1 Redis round trip, no SQL",
+                rt == 1 and sql == 0,
+                f"{rt} round trip(s), {sql} SQL, {uncached.median / base:.2f}x",
             )
         )
     switch = _row(table, "switch")

@@ -129,7 +129,7 @@ def bootstrap(
         health = sql_storage_health(label, container.storage.sessions())
     elif redis_endpoint is not None:
         close_storage = plug_redis_storage(container, endpoint=redis_endpoint, options=redis_options)
-        health = redis_storage_health(label, container.storage.client())
+        health = redis_storage_health(label, container.storage.client(), container.storage.near_cache())
     else:
         container.storage.override(MemoryStorage(policy=container.policy))
     facade: PlatformSessions = container.facade()

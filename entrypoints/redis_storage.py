@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 
 from platform_sessions.adapters.redis import (
     BackgroundEventPublisher,
+    NearCache,
     RedisClient,
     RedisEndpoint,
     RedisEventPublisher,
@@ -24,6 +25,7 @@ from platform_sessions.adapters.redis import (
     RedisPlatformDirectory,
     RedisSessionContextQuery,
     RedisUserSessionRepository,
+    open_near_cache,
     open_redis_client,
 )
 from platform_sessions.domain.errors import InvalidInput
@@ -58,6 +60,7 @@ class RedisStorage(containers.DeclarativeContainer):
     platform_records = providers.Container(MemoryStorage, policy=policy)
 
     client = providers.Singleton(open_redis_client, endpoint, options)
+    near_cache = providers.Singleton(open_near_cache, endpoint, options)
     keys = providers.Singleton(RedisKeys, routing_key=routing_key, prefix=options.provided.key_prefix)
     platform_cache = providers.Singleton(
         RedisPlatformCache, client=client, keys=keys, ttl=options.provided.platform_cache_ttl
@@ -74,6 +77,7 @@ class RedisStorage(containers.DeclarativeContainer):
         policy=policy,
         cache=platform_cache,
         directory=platform_directory,
+        near_cache=near_cache,
     )
     redis_event_publisher = providers.Singleton(RedisEventPublisher, client=client, keys=keys)
     event_publisher = providers.Singleton(_event_publisher, redis_event_publisher, options)
@@ -102,10 +106,16 @@ def plug_redis_storage(
         publisher = storage.event_publisher()
         if isinstance(publisher, BackgroundEventPublisher):
             publisher.close()
+        _close_near_cache(storage.near_cache())
         client: RedisClient = storage.client()
         client.close()
 
     return close
+
+
+def _close_near_cache(near_cache: NearCache[object] | None) -> None:
+    if near_cache is not None:
+        near_cache.close()
 
 
 def redis_endpoint_for(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from platform_sessions.adapters.redis import RedisClient
+from platform_sessions.adapters.redis import NearCache, RedisClient
+from platform_sessions.adapters.redis.near_cache_counters import near_cache_counters
 from platform_sessions.adapters.redis.reachability import redis_reachable
 from platform_sessions.adapters.sqlalchemy import SessionFactory
 from platform_sessions.adapters.sqlalchemy.reachability import database_reachable
@@ -17,12 +18,19 @@ from platform_sessions.adapters.two_tier import StorageHealth
 HealthReport = Callable[[], StorageHealth]
 
 
-def redis_storage_health(label: str, client: RedisClient) -> HealthReport:
-    """One PING per report."""
+def redis_storage_health(
+    label: str, client: RedisClient, near_cache: NearCache[object] | None = None
+) -> HealthReport:
+    """One PING per report, and the near cache's counters."""
 
     def report() -> StorageHealth:
         reachable = redis_reachable(client)
-        return StorageHealth(storage=label, healthy=reachable, redis_reachable=reachable)
+        return StorageHealth(
+            storage=label,
+            healthy=reachable,
+            redis_reachable=reachable,
+            counters=near_cache_counters(near_cache),
+        )
 
     return report
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.redis import (
     BackgroundEventPublisher,
+    NearCache,
     RedisClient,
     RedisEndpoint,
     RedisEventPublisher,
@@ -27,6 +28,7 @@ from platform_sessions.adapters.redis import (
     RedisPlatformDirectory,
     RedisSessionContextQuery,
     RedisUserSessionRepository,
+    open_near_cache,
     open_redis_client,
 )
 from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
@@ -112,6 +114,7 @@ class TwoTierStorage(containers.DeclarativeContainer):
 
     # Redis
     client = providers.Singleton(open_redis_client, endpoint, options)
+    near_cache = providers.Singleton(open_near_cache, endpoint, options)
     keys = providers.Singleton(RedisKeys, routing_key=routing_key, prefix=options.provided.key_prefix)
     platform_cache = providers.Singleton(
         RedisPlatformCache, client=client, keys=keys, ttl=options.provided.platform_cache_ttl
@@ -128,6 +131,7 @@ class TwoTierStorage(containers.DeclarativeContainer):
         cache=platform_cache,
         directory=cached_directory,
         read_completeness=True,
+        near_cache=near_cache,
     )
     mirror = providers.Singleton(RedisSessionMirror, client=client, keys=keys, policy=policy)
     event_publisher = providers.Singleton(_event_publisher, endpoint, client, keys, options)
@@ -195,7 +199,14 @@ class TwoTierStorage(containers.DeclarativeContainer):
         auto_rewarm=settings.provided.auto_rewarm,
     )
     health = providers.Singleton(
-        TwoTierHealth, client=client, database=database, guard=guard, metrics=metrics, lag=lag, now=now
+        TwoTierHealth,
+        client=client,
+        database=database,
+        guard=guard,
+        metrics=metrics,
+        lag=lag,
+        now=now,
+        near_cache=near_cache,
     )
 
 
@@ -265,6 +276,9 @@ def close_two_tier_storage(storage: TwoTierStorage) -> None:
     except StoreUnavailable as error:
         # Harmless: another process's relay applies them again (idempotent) and deletes them.
         logger.warning("could not clear applied outbox rows while closing: %s", error)
+    near_cache: NearCache[object] | None = storage.near_cache()
+    if near_cache is not None:
+        near_cache.close()
     client: RedisClient = storage.client()
     client.close()
     engine: Engine = storage.engine()

@@ -35,3 +35,4 @@ def test_the_quick_benchmark_writes_every_section(
         assert heading in results
     assert "| resolve (no touch due) | " in results
     assert "| resolve of a random token | " in results
+    assert "| resolve, near cache off (its round trip) | " in results

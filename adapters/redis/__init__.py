@@ -10,10 +10,12 @@ from platform_sessions.adapters.redis.client import (
     RedisClient,
     RedisEndpoint,
     RedisOptions,
+    open_near_cache,
     open_redis_client,
 )
 from platform_sessions.adapters.redis.event_publisher import RedisEventPublisher
 from platform_sessions.adapters.redis.keys import RedisKeys
+from platform_sessions.adapters.redis.near_cache import NearCache
 from platform_sessions.adapters.redis.platform_cache import RedisPlatformCache
 from platform_sessions.adapters.redis.platform_directory import RedisPlatformDirectory
 from platform_sessions.adapters.redis.session_contexts import RedisSessionContextQuery
@@ -21,6 +23,7 @@ from platform_sessions.adapters.redis.user_sessions import RedisUserSessionRepos
 
 __all__ = [
     "BackgroundEventPublisher",
+    "NearCache",
     "RedisClient",
     "RedisEndpoint",
     "RedisEventPublisher",
@@ -30,5 +33,6 @@ __all__ = [
     "RedisPlatformDirectory",
     "RedisSessionContextQuery",
     "RedisUserSessionRepository",
+    "open_near_cache",
     "open_redis_client",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -19,6 +20,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from platform_sessions.adapters.redis.errors import redis_unavailable_as_store_error
+from platform_sessions.adapters.redis.invalidation_listener import InvalidationListener, connection_factory
+from platform_sessions.adapters.redis.near_cache import NearCache
 from platform_sessions.domain.errors import InvalidInput
 
 RedisClient = redis.Redis | RedisCluster
@@ -65,6 +68,12 @@ class RedisOptions:
       only a safety net, since every committed change invalidates the user's entry.
     - ``publish_in_background``: hand events to a worker thread, so a request's path holds
       only its own round trips (events are best effort either way).
+    - ``near_cache_size``: resolved sessions each process keeps, kept current by Redis's
+      invalidation reports (``CLIENT TRACKING``), so a repeated resolve needs no round trip;
+      ``0`` turns it off. Used with a single server only (not a cluster, not fakeredis).
+    - ``near_cache_max_silence``: the longest a process trusts its near cache without proof
+      that the invalidation connection still delivers (a PING answered); it bounds how stale
+      an entry can get when that connection is cut without a word.
     """
 
     key_prefix: str = field(default=DEFAULT_KEY_PREFIX, validator=_check_prefix)
@@ -74,6 +83,8 @@ class RedisOptions:
     max_connections: int = field(default=50, validator=_positive)
     platform_cache_ttl: timedelta = field(default=timedelta(minutes=15), validator=_positive_duration)
     publish_in_background: bool = True
+    near_cache_size: int = field(default=10_000, validator=_not_negative)
+    near_cache_max_silence: timedelta = field(default=timedelta(seconds=2), validator=_positive_duration)
 
 
 def _cluster_nodes(value: Sequence[tuple[str, int]] | None) -> tuple[tuple[str, int], ...] | None:
@@ -147,6 +158,24 @@ def open_redis_client(endpoint: RedisEndpoint, options: RedisOptions) -> RedisCl
         retry=Retry(NoBackoff(), options.retries, supported_errors=(RedisConnectionError,)),
         max_connections=options.max_connections,
     )
+
+
+def open_near_cache(endpoint: RedisEndpoint, options: RedisOptions) -> NearCache[Any] | None:
+    """The near cache for ``endpoint``, or ``None`` where there is none.
+
+    fakeredis is in this process already and has no client tracking; a cluster would need one
+    invalidation connection per primary, following failovers (not built).
+    """
+    if endpoint.url is None or options.near_cache_size == 0:
+        return None
+    connect = connection_factory(
+        endpoint.url, connect_timeout=options.connect_timeout, read_timeout=options.read_timeout
+    )
+    # Every key of the storage starts with the prefix and a brace (see RedisKeys).
+    listener_max_silence = options.near_cache_max_silence.total_seconds()
+    listener = InvalidationListener(connect, options.key_prefix + "{", max_silence_s=listener_max_silence)
+    # Four beats per max_silence: a PING goes out at half of it and is answered well before it.
+    return NearCache(listener, size=options.near_cache_size, heartbeat_s=listener_max_silence / 4)
 
 
 def _cluster_client(nodes: Sequence[tuple[str, int]], options: RedisOptions) -> RedisCluster:

@@ -100,11 +100,17 @@ def decode_session_json(encoded: object, digest: TokenDigest) -> UserSession:
     """
     if not isinstance(encoded, bytes | str):
         raise CorruptPayload(f"a session reply is a {type(encoded).__name__}, not JSON text")
-    session = _remembered(encoded, digest.hex, digest.routing_tag.value)
+    return handed_out(_remembered(encoded, digest.hex, digest.routing_tag.value))
+
+
+def handed_out(session: UserSession) -> UserSession:
+    """``session`` as one caller may have it, when others share the same remembered one.
+
+    Nested lists and maps could be changed in place by the application: each caller gets its
+    own copy of them, so nothing leaks into the next request. Flat attributes need no copy.
+    """
     if _flat(session.attributes):
         return session
-    # Nested lists and maps could be changed in place by the application: each caller gets
-    # its own copy, so nothing leaks into the next request.
     return attrs.evolve(session, attributes=copy.deepcopy(dict(session.attributes)))
 
 

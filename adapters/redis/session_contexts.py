@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import attrs
 from attrs import frozen
 
 from platform_sessions.adapters.redis.client import RedisClient
@@ -17,11 +18,12 @@ from platform_sessions.adapters.redis.errors import (
     unavailable,
 )
 from platform_sessions.adapters.redis.keys import RedisKeys
+from platform_sessions.adapters.redis.near_cache import NearCache
 from platform_sessions.adapters.redis.platform_cache import RedisPlatformCache
 from platform_sessions.adapters.redis.platform_directory import RedisPlatformDirectory
 from platform_sessions.adapters.redis.replies import text
 from platform_sessions.adapters.redis.scripts import register
-from platform_sessions.adapters.redis.session_codec import decode_session_json
+from platform_sessions.adapters.redis.session_codec import decode_session_json, handed_out
 from platform_sessions.adapters.redis.slot_markers import slot_tag_for
 from platform_sessions.adapters.redis.user_platforms import PlatformLookup
 from platform_sessions.domain.context import SessionSnapshot
@@ -47,6 +49,7 @@ class ResolveReply:
     complete: bool = False
     seen_before: datetime | None = None
     undecodable: bool = False
+    rememberable: bool = False
 
 
 class RedisSessionContextQuery(SessionContextQuery):
@@ -66,8 +69,11 @@ class RedisSessionContextQuery(SessionContextQuery):
         directory: RedisPlatformDirectory,
         *,
         read_completeness: bool = False,
+        near_cache: NearCache[SessionSnapshot] | None = None,
     ) -> None:
         self._keys = keys
+        self._near = near_cache
+        self._touch_interval = policy.touch_interval
         self._read_completeness = read_completeness
         self._cache = cache
         self._directory = directory
@@ -91,7 +97,41 @@ class RedisSessionContextQuery(SessionContextQuery):
         now: datetime,
         requested_platform_id: PlatformId | None = None,
     ) -> ResolveReply:
-        """:meth:`load`, telling a miss in a slot known complete from any other miss."""
+        """:meth:`load`, telling a miss in a slot known complete from any other miss.
+
+        With a near cache, a session read before and unchanged in Redis since (the cache
+        hears of every change) is answered without a round trip, unless its touch is due.
+        """
+        if self._near is None:
+            return self._read(digest, now, requested_platform_id)
+        name = (digest.hex, requested_platform_id)
+        remembered = self._near.get(name)
+        if remembered is not None and now - remembered.session.last_seen_at < self._touch_interval:
+            return ResolveReply(_handed_out(remembered))
+        ticket = self._near.ticket(self._dependencies(digest))
+        if ticket is None:
+            return self._read(digest, now, requested_platform_id)
+        try:
+            reply = self._read(digest, now, requested_platform_id)
+        except BaseException:
+            self._near.abandon(ticket)
+            raise
+        if reply.snapshot is not None and reply.rememberable:
+            self._near.fill(ticket, name, reply.snapshot)
+            return ResolveReply(_handed_out(reply.snapshot), seen_before=reply.seen_before)
+        self._near.abandon(ticket)
+        return reply
+
+    def _dependencies(self, digest: TokenDigest) -> list[str]:
+        # What a snapshot is read from: the session hash and its tag's platform cache.
+        return [self._keys.session(digest), self._keys.platform_cache(digest.routing_tag)]
+
+    def _read(
+        self,
+        digest: TokenDigest,
+        now: datetime,
+        requested_platform_id: PlatformId | None,
+    ) -> ResolveReply:
         key = self._keys.session(digest)
         keys = [key, self._keys.platform_cache(digest.routing_tag)]
         if self._read_completeness:
@@ -110,22 +150,25 @@ class RedisSessionContextQuery(SessionContextQuery):
         if session is None:
             return ResolveReply(None, undecodable=True)
         seen_before = from_micros(int(reply[3])) if len(reply) > 3 else None
-        return ResolveReply(
-            self._snapshot(session, reply, digest, requested_platform_id), seen_before=seen_before
-        )
+        snapshot, from_cache = self._snapshot(session, reply, digest, requested_platform_id)
+        return ResolveReply(snapshot, seen_before=seen_before, rememberable=from_cache)
 
     def _snapshot(
         self, session: UserSession, reply: Any, digest: TokenDigest, requested_platform_id: PlatformId | None
-    ) -> SessionSnapshot:
+    ) -> tuple[SessionSnapshot, bool]:
         lookup = self._cache.parse(reply[2], session.user_id, digest.routing_tag)
+        # Only what came from the platform cache key may be remembered: a refill's records
+        # were read from the backing directory, which no invalidation report covers.
+        from_cache = lookup.hit
         if not lookup.hit:
             lookup = self._after_miss(session, lookup, requested_platform_id)
-        return SessionSnapshot(
+        snapshot = SessionSnapshot(
             session=session,
             active_platform=lookup.active,
             default_platform=lookup.default,
             requested_platform=lookup.requested,
         )
+        return snapshot, from_cache
 
     def _session(self, reply: Any, digest: TokenDigest, key: str) -> UserSession | None:
         status = text(reply[0])
@@ -152,3 +195,8 @@ class RedisSessionContextQuery(SessionContextQuery):
             default=platforms.default,
             requested=platforms.get(requested_platform_id),
         )
+
+
+def _handed_out(snapshot: SessionSnapshot) -> SessionSnapshot:
+    session = handed_out(snapshot.session)
+    return snapshot if session is snapshot.session else attrs.evolve(snapshot, session=session)

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from attrs import field, frozen
 
-from platform_sessions.adapters.redis import RedisClient
+from platform_sessions.adapters.redis import NearCache, RedisClient
+from platform_sessions.adapters.redis.near_cache_counters import near_cache_counters
 from platform_sessions.adapters.redis.reachability import redis_reachable
 from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
@@ -46,7 +47,9 @@ class TwoTierHealth:
         metrics: TwoTierMetrics,
         lag: DatabaseLag,
         now: Callable[[], datetime],
+        near_cache: NearCache[object] | None = None,
     ) -> None:
+        self._near_cache = near_cache
         self._client = client
         self._database = database
         self._guard = guard
@@ -84,5 +87,5 @@ class TwoTierHealth:
             outbox_depth=depth,
             outbox_age_seconds=age,
             live_sessions=live,
-            counters=self._metrics.snapshot(),
+            counters={**self._metrics.snapshot(), **near_cache_counters(self._near_cache)},
         )

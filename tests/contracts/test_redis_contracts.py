@@ -19,17 +19,20 @@ from platform_sessions.adapters.memory import (
 )
 from platform_sessions.adapters.redis import (
     RedisClient,
+    RedisEndpoint,
     RedisKeys,
     RedisPlatformCache,
     RedisPlatformDirectory,
     RedisSessionContextQuery,
     RedisUserSessionRepository,
+    open_near_cache,
 )
+from platform_sessions.domain.ports import SessionContextQuery
 from tests.builders import ROUTING_KEY
 from tests.contracts.platform_directory import PlatformDirectoryContract
 from tests.contracts.session_context_query import SessionContextQueryContract
 from tests.contracts.user_session_repository import UserSessionRepositoryContract
-from tests.redis.legs import LEGS, client_on_leg
+from tests.redis.legs import LEGS, TEST_OPTIONS, client_on_leg
 
 
 @pytest.fixture(params=LEGS)
@@ -86,3 +89,42 @@ class TestRedisSessionContextQuery(SessionContextQueryContract):
     def query(self, redis_client, keys, policy, cached_directory):
         cache = RedisPlatformCache(redis_client, keys, ttl=timedelta(minutes=15))
         return RedisSessionContextQuery(redis_client, keys, policy, cache, cached_directory)
+
+
+class LoadsAgree(SessionContextQuery):
+    """Loads three times per call and checks the answers agree: with a near cache in front,
+    that is usually a platform cache refill, a fill, then a hit."""
+
+    def __init__(self, inner: SessionContextQuery) -> None:
+        self._inner = inner
+
+    def load(self, digest, *, now, requested_platform_id=None):  # type: ignore[no-untyped-def]
+        first, *again = (
+            self._inner.load(digest, now=now, requested_platform_id=requested_platform_id) for _ in range(3)
+        )
+        assert again == [first, first]
+        return first
+
+
+class TestNearCachedRedisSessionContextQuery(TestRedisSessionContextQuery):
+    """The same contract with the near cache in front, on the server leg only: fakeredis and a
+    cluster get no near cache. Only answers are checked, never hits: the shared server also
+    reports other test runs' writes and flushes, which only ever empty the cache."""
+
+    @pytest.fixture
+    def redis_client(self, request):
+        yield from client_on_leg(request, "server")
+
+    @pytest.fixture
+    def query(self, redis_client, keys, policy, cached_directory, clean_redis_url):
+        near_cache = open_near_cache(RedisEndpoint.server(clean_redis_url), TEST_OPTIONS)
+        assert near_cache is not None
+        cache = RedisPlatformCache(redis_client, keys, ttl=timedelta(minutes=15))
+        try:
+            yield LoadsAgree(
+                RedisSessionContextQuery(
+                    redis_client, keys, policy, cache, cached_directory, near_cache=near_cache
+                )
+            )
+        finally:
+            near_cache.close()

@@ -98,9 +98,7 @@ def test_a_lost_race_in_a_joined_update_repairs_redis_and_leaves_the_unit_of_wor
     assert storage.metrics().snapshot()["version_conflicts"] == 1
 
 
-def test_a_lost_race_on_a_row_the_unit_of_work_changed_itself_never_shows_it_in_redis(
-    storage, clock, policy
-):
+def test_a_lost_race_on_a_row_the_unit_of_work_changed_itself_never_shows_it_in_redis(storage, clock, policy):
     session = stored_session(storage, clock, policy)
     repository = storage.user_sessions()
     with storage.uow_factory() as uow:

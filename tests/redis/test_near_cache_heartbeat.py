@@ -1,0 +1,101 @@
+"""The near cache's heartbeat thread, as ``open_near_cache`` builds it: real time, a private server.
+
+The other near-cache tests drive ``maintain()`` by hand on a clock they move; these check that
+the thread does the same by itself: connects after the first use, keeps an idle process
+verified, reconnects after the connection was killed without any request, and stops on close.
+They wait for the thread with a deadline (never a fixed sleep) and time nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from platform_sessions.adapters.redis import NearCache, RedisEndpoint, RedisOptions, open_near_cache
+from tests.support.redis_process import PrivateRedisServer, RedisServerFactory
+
+MAX_SILENCE = timedelta(seconds=0.4)  # beats every 0.1 s
+FAST_BEATS = RedisOptions(near_cache_max_silence=MAX_SILENCE)
+DEADLINE_S = 10.0
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def server(redis_server_factory: RedisServerFactory) -> PrivateRedisServer:
+    return redis_server_factory()
+
+
+@pytest.fixture
+def near(server: PrivateRedisServer) -> Iterator[NearCache[Any]]:
+    cache = open_near_cache(
+        RedisEndpoint.server(server.url), RedisOptions(near_cache_max_silence=MAX_SILENCE)
+    )
+    assert cache is not None
+    yield cache
+    cache.close()
+
+
+def eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {DEADLINE_S} s: {what}")
+        time.sleep(0.02)
+
+
+def heartbeats() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "platform-sessions-near-cache" and t.is_alive()]
+
+
+def test_nothing_connects_before_the_first_use_and_the_thread_connects_after_it(near):
+    assert not near.listener.listening
+    assert near.get("anything") is None  # the first use starts the heartbeat; it never waits
+    eventually(lambda: near.listener.listening, "the heartbeat connected")
+
+
+def test_an_idle_process_stays_verified(near):
+    near.get("anything")
+    eventually(lambda: near.listener.listening, "the heartbeat connected")
+    generation = near.listener.generation
+
+    time.sleep(4 * MAX_SILENCE.total_seconds())  # idle: nobody asks the near cache anything
+
+    # Only the thread's PINGs can have kept it verified, on the same connection.
+    assert near.listener.listening
+    assert near.listener.generation == generation
+
+
+def test_a_killed_connection_is_reopened_without_any_request(server, near):
+    near.get("anything")
+    eventually(lambda: near.listener.listening, "the heartbeat connected")
+    generation = near.listener.generation
+
+    with redis.Redis(host=server.host, port=server.port) as admin:
+        assert admin.client_kill_filter(_type="pubsub") == 1
+
+    eventually(lambda: near.listener.generation == generation + 1, "the loss was noticed")
+    eventually(lambda: near.listener.listening, "the heartbeat reconnected")
+
+
+def test_close_stops_the_thread(server):
+    cache = open_near_cache(
+        RedisEndpoint.server(server.url), RedisOptions(near_cache_max_silence=MAX_SILENCE)
+    )
+    assert cache is not None
+    before = len(heartbeats())
+    cache.get("anything")
+    eventually(lambda: len(heartbeats()) == before + 1, "the heartbeat started")
+
+    cache.close()
+
+    assert len(heartbeats()) == before
+    assert not cache.listener.listening
+    assert cache.get("anything") is None  # closed: nothing starts again
+    assert len(heartbeats()) == before
