@@ -1,7 +1,8 @@
 """Count what an operation sends to the servers instead of assuming it.
 
 Redis: every packed-command send of a redis-py connection is one request on the wire; a
-pipeline or a script is one send, so sends are round trips. SQL: SQLAlchemy's
+pipeline or a script is one send, so sends are round trips. The handshake of a connection the
+pool opens (once per connection) is left out. SQL: SQLAlchemy's
 ``before_cursor_execute`` (statements) and ``begin`` (transactions) events, on every engine.
 
 Counts are kept per thread, so that work on the library's background event publisher (off the
@@ -38,6 +39,7 @@ class Counts:
 class _PerThread(threading.local):
     def __init__(self) -> None:
         self.counts = Counts()
+        self.connecting = False
 
 
 _local = _PerThread()
@@ -65,10 +67,22 @@ def counting() -> Iterator[None]:
     this process creates; the original is restored on exit.
     """
     original: Callable[..., Any] = AbstractConnection.send_packed_command
+    original_connect: Callable[..., Any] = AbstractConnection.connect_check_health
 
     def counted_send(self: AbstractConnection, command: Any, check_health: bool = True) -> Any:
-        _local.counts.redis += 1
+        if not _local.connecting:
+            _local.counts.redis += 1
         return original(self, command, check_health)
+
+    def connect_uncounted(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+        # A pool opens a connection once (HELLO, CLIENT SETINFO...): not the operation's round
+        # trips, and charged to whichever call first needed a second connection at the moment
+        # a background thread (the relay) held the first, which would be noise in the counts.
+        _local.connecting = True
+        try:
+            return original_connect(self, *args, **kwargs)
+        finally:
+            _local.connecting = False
 
     def on_statement(*_: Any) -> None:
         _local.counts.sql += 1
@@ -77,11 +91,13 @@ def counting() -> Iterator[None]:
         _local.counts.transactions += 1
 
     AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
+    AbstractConnection.connect_check_health = connect_uncounted  # type: ignore[method-assign]
     event.listen(Engine, "before_cursor_execute", on_statement)
     event.listen(Engine, "begin", on_begin)
     try:
         yield
     finally:
         AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+        AbstractConnection.connect_check_health = original_connect  # type: ignore[method-assign]
         event.remove(Engine, "before_cursor_execute", on_statement)
         event.remove(Engine, "begin", on_begin)

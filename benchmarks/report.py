@@ -20,18 +20,19 @@ operation leaves behind for the next, spreads over all of them alike; "x baselin
 the baseline measured in the same rounds on the same server: one redis-py `GET` of a value the
 size of a stored session through a client with the library's own settings (`open_redis_client`,
 default `RedisOptions`), i.e. one round trip. Round trips (redis-py command sends: a script or a
-pipeline is one), SQL statements (`before_cursor_execute`) and SQL transactions (`begin`) are
-counted on the calling thread, so events delivered by the library's background publisher are not
-charged to the request; each database transaction also costs a pool pre-ping, not counted here.
-Untimed setup (the logins an "end" needs, say) and the delivery of the events a run queued are
-kept out of the timed runs. "µs over baseline" is what the library adds to the round trip: on this
-kind of machine (a small VM) the round trip itself is sometimes fast and sometimes slow, depending
-on the load, which moves the ratio more than it moves the library's own cost. On the Redis and
-two-tier storages each process keeps a near cache of resolved sessions, kept current by Redis's
-invalidation reports (`CLIENT TRACKING`): "resolve" rows repeat one session's resolve, which the
-near cache answers; the row "resolve, near cache off" is the same session through a facade
-without it, i.e. what a session not in the near cache (a first request, or the first after any
-change to it) costs. The scale rows and "where a resolve's time goes" run with it off too."""
+pipeline is one; a new pooled connection's handshake is not counted), SQL statements
+(`before_cursor_execute`) and SQL transactions (`begin`) are counted on the calling thread, so
+events delivered by the library's background publisher are not charged to the request; each
+database transaction also costs a pool pre-ping, not counted here. Untimed setup (the logins an
+"end" needs, say) and the delivery of the events a run queued are kept out of the timed runs.
+"µs over baseline" is what the library adds to the round trip: on this kind of machine (a small
+VM) the round trip itself is sometimes fast and sometimes slow, depending on the load, which
+moves the ratio more than it moves the library's own cost. On the Redis and two-tier storages
+each process keeps a near cache of resolved sessions, kept current by Redis's invalidation
+reports (`CLIENT TRACKING`): "resolve" rows repeat one session's resolve, which the near cache
+answers; the row "resolve, near cache off" is the same session through a facade without it, i.e.
+what a session not in the near cache (a first request, or the first after any change to it)
+costs. The scale rows and "where a resolve's time goes" run with it off too."""
 
 
 @define

@@ -31,12 +31,16 @@ def _row(table: OperationTable, prefix: str) -> Measured | None:
     return next((m for m in table.rows if m.name.startswith(prefix) and m.seconds), None)
 
 
+def _most_round_trips_and_sql(row: Measured) -> tuple[int, int]:
+    return row.count_range(lambda c: c.redis)[1], row.count_range(lambda c: c.sql)[1]
+
+
 def operation_verdicts(table: OperationTable) -> list[Verdict]:
     verdicts: list[Verdict] = []
     base = table.baseline.median
     resolve = _row(table, "resolve (no touch due)")
     if resolve is not None:
-        rt, sql = resolve.count_range(lambda c: c.redis)[1], resolve.count_range(lambda c: c.sql)[1]
+        rt, sql = _most_round_trips_and_sql(resolve)
         ratio = resolve.median / base
         verdicts.append(
             Verdict(
@@ -49,7 +53,7 @@ def operation_verdicts(table: OperationTable) -> list[Verdict]:
     if uncached is not None:
         # Not one of the targets, reported beside it: a session the near cache does
         # not hold (yet) still costs exactly one round trip, and this much.
-        rt, sql = uncached.count_range(lambda c: c.redis)[1], uncached.count_range(lambda c: c.sql)[1]
+        rt, sql = _most_round_trips_and_sql(uncached)
         verdicts.append(
             Verdict(
                 "resolve with the near cache off: 1 Redis round trip, no SQL",
@@ -69,7 +73,7 @@ def operation_verdicts(table: OperationTable) -> list[Verdict]:
         )
     random_token = _row(table, "resolve of a random token")
     if random_token is not None:
-        rt, sql = random_token.count_range(lambda c: c.redis)[1], random_token.count_range(lambda c: c.sql)[1]
+        rt, sql = _most_round_trips_and_sql(random_token)
         verdicts.append(
             Verdict(
                 "random token: 1 Redis round trip, no SQL",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import time
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,7 @@ class InvalidationListener:
         self._retry_after = retry_after_s
         self._clock = clock
         self._connection: Any = None
+        self._socket: Any = None  # the connection's socket, polled without a lock
         self._pid = 0
         self._generation = 0
         self._verified_at = 0.0
@@ -89,6 +91,26 @@ class InvalidationListener:
     def supported(self) -> bool:
         """``False`` once the server refused tracking (Redis < 6, or ACLs without CLIENT)."""
         return not self._unsupported
+
+    def anything_arrived(self) -> bool:
+        """Whether :meth:`receive` has anything to read (or a fork or a closed connection to
+        notice): one non-blocking ``poll``, safe without the near cache's lock, so that a hit
+        with nothing new holds the lock only for dictionary work, never across a system call
+        (another thread would take the GIL and queue on the lock). ``True`` when unsure.
+        """
+        sock = self._socket
+        if sock is None:
+            return False
+        if self._pid != os.getpid():
+            return True
+        try:
+            if hasattr(sock, "pending") and sock.pending():  # TLS bytes already decrypted
+                return True
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):  # closed meanwhile: receive() will see to it
+            return True
 
     def receive(self) -> list[Batch]:
         """The batches of changed keys that arrived since the last call, without waiting.
@@ -193,12 +215,16 @@ class InvalidationListener:
         if self._closed:  # closed while this was connecting
             _quietly_disconnect(connection)
             return
+        # redis-py keeps the socket in ``_sock`` (as its own parsers do); after the handshake
+        # every complete reply has been parsed, so the socket alone says whether more came.
+        self._socket = connection._sock
         self._connection = connection  # last: a request reads nothing until all is set
 
     def _lose(self, why: str) -> None:
         logger.info("the invalidation connection was lost, so the near cache starts over: %s", why)
         _quietly_disconnect(self._connection)
         self._connection = None
+        self._socket = None
         self._generation += 1
 
 

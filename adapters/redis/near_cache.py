@@ -98,9 +98,10 @@ class NearCache(Generic[Value]):
 
     def get(self, name: Hashable) -> Value | None:
         """The value remembered under ``name``, if it is still current and the listener is."""
+        arrived = self._listener.anything_arrived()  # the one system call, outside the lock
         with self._lock:
             self._ensure_heartbeat()
-            self._catch_up(self._listener.receive())
+            self._catch_up(self._listener.receive() if arrived else [])
             if not self._listener.listening:
                 self.stats.misses += 1
                 return None
@@ -114,9 +115,10 @@ class NearCache(Generic[Value]):
 
     def ticket(self, keys: Sequence[str]) -> FillTicket | None:
         """Take before reading ``keys`` from Redis; ``None`` when nothing could be remembered."""
+        arrived = self._listener.anything_arrived()
         with self._lock:
             self._ensure_heartbeat()
-            self._catch_up(self._listener.receive())
+            self._catch_up(self._listener.receive() if arrived else [])
             if not self._listener.listening:
                 return None
             ticket = FillTicket(tuple(key.encode() for key in keys), self._generation)
