@@ -98,20 +98,8 @@ class NearCache(Generic[Value]):
 
     def get(self, name: Hashable) -> Value | None:
         """The value remembered under ``name``, if it is still current and the listener is."""
-        arrived = self._listener.anything_arrived()  # the one system call, outside the lock
-        with self._lock:
-            self._ensure_heartbeat()
-            self._catch_up(self._listener.receive() if arrived else [])
-            if not self._listener.listening:
-                self.stats.misses += 1
-                return None
-            entry = self._entries.get(name)
-            if entry is None:
-                self.stats.misses += 1
-                return None
-            self._entries.move_to_end(name)
-            self.stats.hits += 1
-            return entry.value
+        value, _ = self._lookup(name, None, _always)
+        return value
 
     def ticket(self, keys: Sequence[str]) -> FillTicket | None:
         """Take before reading ``keys`` from Redis; ``None`` when nothing could be remembered."""
@@ -119,17 +107,23 @@ class NearCache(Generic[Value]):
         with self._lock:
             self._ensure_heartbeat()
             self._catch_up(self._listener.receive() if arrived else [])
-            if not self._listener.listening:
-                return None
-            ticket = FillTicket(tuple(key.encode() for key in keys), self._generation)
-            for key in ticket.keys:
-                self._tickets.setdefault(key, []).append(ticket)
-            return ticket
+            return self._new_ticket(keys) if self._listener.listening else None
+
+    def lookup(
+        self, name: Hashable, keys: Sequence[str], usable: Callable[[Value], bool]
+    ) -> tuple[Value | None, FillTicket | None]:
+        """:meth:`get` and, on a miss, :meth:`ticket`, with one look at the listener.
+
+        The value under ``name`` if it is there and ``usable`` (a session due for a touch is
+        not); otherwise a ticket for reading ``keys`` (``None`` if nothing can be remembered).
+        """
+        return self._lookup(name, keys, usable)
 
     def fill(self, ticket: FillTicket, name: Hashable, value: Value) -> bool:
         """Remember ``value`` (read after ``ticket`` was taken) unless a report spoiled it."""
+        arrived = self._listener.anything_arrived()
         with self._lock:
-            self._catch_up(self._listener.receive())
+            self._catch_up(self._listener.receive() if arrived else [])
             self._forget_ticket(ticket)
             if ticket.spoiled or ticket.generation != self._generation or not self._listener.listening:
                 self.stats.spoiled_fills += 1
@@ -177,6 +171,30 @@ class NearCache(Generic[Value]):
             daemon=True,
         )
         self._heartbeat.start()
+
+    def _lookup(
+        self, name: Hashable, keys: Sequence[str] | None, usable: Callable[[Value], bool]
+    ) -> tuple[Value | None, FillTicket | None]:
+        arrived = self._listener.anything_arrived()  # the one system call, outside the lock
+        with self._lock:
+            self._ensure_heartbeat()
+            self._catch_up(self._listener.receive() if arrived else [])
+            if not self._listener.listening:
+                self.stats.misses += 1
+                return None, None
+            entry = self._entries.get(name)
+            if entry is not None and usable(entry.value):
+                self._entries.move_to_end(name)
+                self.stats.hits += 1
+                return entry.value, None
+            self.stats.misses += 1
+            return None, (None if keys is None else self._new_ticket(keys))
+
+    def _new_ticket(self, keys: Sequence[str]) -> FillTicket:
+        ticket = FillTicket(tuple(key.encode() for key in keys), self._generation)
+        for key in ticket.keys:
+            self._tickets.setdefault(key, []).append(ticket)
+        return ticket
 
     def _after_fork(self) -> None:
         # The parent's lock may have been held by a thread that does not exist here, and the
@@ -230,6 +248,10 @@ class NearCache(Generic[Value]):
                 tickets.remove(ticket)
             if not tickets:
                 del self._tickets[key]
+
+
+def _always(_: object) -> bool:
+    return True
 
 
 def _beat(cache_ref: weakref.ref[NearCache[Any]], interval_s: float, stopped: threading.Event) -> None:

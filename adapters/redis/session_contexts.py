@@ -105,10 +105,13 @@ class RedisSessionContextQuery(SessionContextQuery):
         if self._near is None:
             return self._read(digest, now, requested_platform_id)
         name = (digest.hex, requested_platform_id)
-        remembered = self._near.get(name)
-        if remembered is not None and now - remembered.session.last_seen_at < self._touch_interval:
+        remembered, ticket = self._near.lookup(
+            name,
+            self._dependencies(digest),
+            lambda snapshot: now - snapshot.session.last_seen_at < self._touch_interval,
+        )
+        if remembered is not None:
             return ResolveReply(_handed_out(remembered))
-        ticket = self._near.ticket(self._dependencies(digest))
         if ticket is None:
             return self._read(digest, now, requested_platform_id)
         try:
@@ -132,8 +135,8 @@ class RedisSessionContextQuery(SessionContextQuery):
         now: datetime,
         requested_platform_id: PlatformId | None,
     ) -> ResolveReply:
-        key = self._keys.session(digest)
-        keys = [key, self._keys.platform_cache(digest.routing_tag)]
+        keys = self._dependencies(digest)
+        key = keys[0]
         if self._read_completeness:
             keys.append(self._keys.completeness_marker(slot_tag_for(digest.routing_tag)))
         try:
