@@ -2,7 +2,8 @@
 
 The other near-cache tests drive ``maintain()`` by hand on a clock they move; these check that
 the thread does the same by itself: connects after the first use, keeps an idle process
-verified, reconnects after the connection was killed without any request, and stops on close.
+verified, reconnects after the connection was killed without any request, and stops on close;
+and that ``health()`` reports the near cache.
 They wait for the thread with a deadline (never a fixed sleep) and time nothing.
 """
 
@@ -18,6 +19,9 @@ import pytest
 import redis
 
 from platform_sessions.adapters.redis import NearCache, RedisEndpoint, RedisOptions, open_near_cache
+from platform_sessions.entrypoints import bootstrap
+from platform_sessions.entrypoints.facade import PlatformSessions
+from tests.builders import ROUTING_KEY
 from tests.support.redis_process import PrivateRedisServer, RedisServerFactory
 
 MAX_SILENCE = timedelta(seconds=0.4)  # beats every 0.1 s
@@ -99,3 +103,24 @@ def test_close_stops_the_thread(server):
     assert not cache.listener.listening
     assert cache.get("anything") is None  # closed: nothing starts again
     assert len(heartbeats()) == before
+
+
+def test_health_reports_the_near_cache(server):
+    sessions = bootstrap(redis_url=server.url, routing_key=ROUTING_KEY, redis_options=FAST_BEATS)
+    try:
+        token = str(sessions.start_session("alice").token)
+        sessions.resolve(token)  # the first use starts the heartbeat
+        eventually(lambda: sessions.health().counters["near_cache_listening"] == 1, "listening")
+        eventually(lambda: _resolved_from_memory(sessions, token), "a hit")
+
+        counters = sessions.health().counters
+        assert counters["near_cache_entries"] == 1
+        assert counters["near_cache_fills"] >= 1
+    finally:
+        sessions.close()
+
+
+def _resolved_from_memory(sessions: PlatformSessions, token: str) -> bool:
+    hits = sessions.health().counters["near_cache_hits"]
+    sessions.resolve(token)
+    return sessions.health().counters["near_cache_hits"] == hits + 1
