@@ -3,12 +3,14 @@
 The other near-cache tests drive ``maintain()`` by hand on a clock they move; these check that
 the thread does the same by itself: connects after the first use, keeps an idle process
 verified, reconnects after the connection was killed without any request, and stops on close;
-and that ``health()`` reports the near cache.
+that ``health()`` reports the near cache; and that a write by another OS process reaches it.
 They wait for the thread with a deadline (never a fixed sleep) and time nothing.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ import pytest
 import redis
 
 from platform_sessions.adapters.redis import NearCache, RedisEndpoint, RedisOptions, open_near_cache
+from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.entrypoints import bootstrap
 from platform_sessions.entrypoints.facade import PlatformSessions
 from tests.builders import ROUTING_KEY
@@ -124,3 +127,37 @@ def _resolved_from_memory(sessions: PlatformSessions, token: str) -> bool:
     hits = sessions.health().counters["near_cache_hits"]
     sessions.resolve(token)
     return sessions.health().counters["near_cache_hits"] == hits + 1
+
+
+ENDER = """
+import sys
+from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.entrypoints import bootstrap
+from platform_sessions.adapters.redis import RedisOptions
+sessions = bootstrap(redis_url=sys.argv[1], routing_key=bytes.fromhex(sys.argv[2]),
+                     redis_options=RedisOptions(near_cache_size=0))
+print(sessions.end_session(sys.argv[3]))
+sessions.close()
+"""
+
+
+def test_a_session_ended_by_another_os_process_is_not_served_from_memory(server):
+    sessions = bootstrap(redis_url=server.url, routing_key=ROUTING_KEY, redis_options=FAST_BEATS)
+    try:
+        token = str(sessions.start_session("alice").token)
+        sessions.resolve(token)
+        eventually(lambda: _resolved_from_memory(sessions, token), "a hit")
+
+        ended = subprocess.run(
+            [sys.executable, "-c", ENDER, server.url, ROUTING_KEY.secret.hex(), token],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+
+        assert ended.stdout.strip() == "True"
+        with pytest.raises(SessionNotFound):  # the other process's write was reported here
+            sessions.resolve(token)
+    finally:
+        sessions.close()
