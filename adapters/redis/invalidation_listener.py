@@ -115,7 +115,7 @@ class InvalidationListener:
     def receive(self) -> list[Batch]:
         """The batches of changed keys that arrived since the last call, without waiting.
 
-        What a request calls: it only reads (one ``select`` when nothing arrived), never
+        What a request calls once :meth:`anything_arrived` said so: it only reads, never
         connects or sends. After it returns, :attr:`listening` says whether the batches are
         complete.
         """

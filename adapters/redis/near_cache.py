@@ -101,21 +101,12 @@ class NearCache(Generic[Value]):
         value, _ = self._lookup(name, None, _always)
         return value
 
-    def ticket(self, keys: Sequence[str]) -> FillTicket | None:
-        """Take before reading ``keys`` from Redis; ``None`` when nothing could be remembered."""
-        arrived = self._listener.anything_arrived()
-        with self._lock:
-            self._ensure_heartbeat()
-            self._catch_up(self._listener.receive() if arrived else [])
-            return self._new_ticket(keys) if self._listener.listening else None
-
     def lookup(
         self, name: Hashable, keys: Sequence[str], usable: Callable[[Value], bool]
     ) -> tuple[Value | None, FillTicket | None]:
-        """:meth:`get` and, on a miss, :meth:`ticket`, with one look at the listener.
-
-        The value under ``name`` if it is there and ``usable`` (a session due for a touch is
-        not); otherwise a ticket for reading ``keys`` (``None`` if nothing can be remembered).
+        """The value under ``name`` if it is there and ``usable`` (a session due for a touch is
+        not); otherwise a ticket to take before reading ``keys`` from Redis (``None`` when
+        nothing could be remembered), with one look at the listener for both.
         """
         return self._lookup(name, keys, usable)
 

@@ -102,20 +102,21 @@ class RedisSessionContextQuery(SessionContextQuery):
         With a near cache, a session read before and unchanged in Redis since (the cache
         hears of every change) is answered without a round trip, unless its touch is due.
         """
+        dependencies = self._dependencies(digest)
         if self._near is None:
-            return self._read(digest, now, requested_platform_id)
+            return self._read(digest, dependencies, now, requested_platform_id)
         name = (digest.hex, requested_platform_id)
         remembered, ticket = self._near.lookup(
             name,
-            self._dependencies(digest),
+            dependencies,
             lambda snapshot: now - snapshot.session.last_seen_at < self._touch_interval,
         )
         if remembered is not None:
             return ResolveReply(_handed_out(remembered))
         if ticket is None:
-            return self._read(digest, now, requested_platform_id)
+            return self._read(digest, dependencies, now, requested_platform_id)
         try:
-            reply = self._read(digest, now, requested_platform_id)
+            reply = self._read(digest, dependencies, now, requested_platform_id)
         except BaseException:
             self._near.abandon(ticket)
             raise
@@ -132,11 +133,12 @@ class RedisSessionContextQuery(SessionContextQuery):
     def _read(
         self,
         digest: TokenDigest,
+        dependencies: list[str],
         now: datetime,
         requested_platform_id: PlatformId | None,
     ) -> ResolveReply:
-        keys = self._dependencies(digest)
-        key = keys[0]
+        key = dependencies[0]
+        keys = list(dependencies)  # the two-tier storage adds its slot's marker
         if self._read_completeness:
             keys.append(self._keys.completeness_marker(slot_tag_for(digest.routing_tag)))
         try:

@@ -366,7 +366,8 @@ def test_a_fill_is_refused_when_a_key_it_read_changed_after_the_ticket(reader, w
     digest = SessionToken.parse(login.token).digest
     keys = reader.storage.keys()
     near = reader.near
-    ticket = near.ticket([keys.session(digest), keys.platform_cache(digest.routing_tag)])
+    dependencies = [keys.session(digest), keys.platform_cache(digest.routing_tag)]
+    _, ticket = near.lookup("the read before the change", dependencies, lambda _: True)
     assert ticket is not None
     spoiled = near.stats.spoiled_fills
 
@@ -383,7 +384,8 @@ def test_a_fill_is_refused_when_a_key_it_read_changed_after_the_ticket(reader, w
 def test_a_fill_whose_keys_did_not_change_is_kept(reader, login):
     digest = SessionToken.parse(login.token).digest
     keys = reader.storage.keys()
-    ticket = reader.near.ticket([keys.session(digest), keys.platform_cache(digest.routing_tag)])
+    dependencies = [keys.session(digest), keys.platform_cache(digest.routing_tag)]
+    _, ticket = reader.near.lookup("a read", dependencies, lambda _: True)
     assert ticket is not None
 
     assert reader.near.fill(ticket, "a read", "fresh") is True
