@@ -1,5 +1,7 @@
-"""The whole lifecycle through plain bootstrap(): the embedded two-tier storage (fakeredis and a
-SQLite file), the same code path as production, surviving a restart of the process."""
+"""The whole lifecycle on the embedded two-tier storage (fakeredis in this process in front of a
+SQLite file), the same code path as production, surviving a restart of the process. It is
+explicit now, ``bootstrap(storage="two-tier")`` without a Redis server: plain ``bootstrap()``
+is the SQL storage on the file, which is right under several processes (tests/test_default_storage.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.entrypoints import bootstrap
 
 
-def test_the_embedded_default_runs_the_whole_lifecycle_and_survives_a_restart(tmp_path, monkeypatch):
+def test_the_embedded_two_tier_storage_runs_the_whole_lifecycle_and_survives_a_restart(tmp_path, monkeypatch):
     monkeypatch.delenv("PLATFORM_SESSIONS_ROUTING_KEY", raising=False)
     url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
     monkeypatch.setenv("PLATFORM_SESSIONS_DATABASE_URL", url)
-    with bootstrap() as sessions:
+    with bootstrap(storage="two-tier") as sessions:
         assert sessions.health().storage == "two-tier"
         mastodon = sessions.connect_platform(
             "alice", name="M", platform_type="mastodon", instance_url="https://m.example", username="a"
@@ -38,7 +40,7 @@ def test_the_embedded_default_runs_the_whole_lifecycle_and_survives_a_restart(tm
         assert health.breaker == "closed"
         assert health.live_sessions == 1
     assert (tmp_path / "app.sqlite3.routing-key").exists()
-    with bootstrap() as restarted:  # a new process: fakeredis is empty, the database is not
+    with bootstrap(storage="two-tier") as restarted:  # a new process: fakeredis is empty, the database is not
         assert restarted.resolve(rotated.token.value).platform_id == pixelfed.id
         with pytest.raises(SessionNotFound):
             restarted.resolve(phone.token.value)
