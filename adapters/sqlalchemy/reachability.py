@@ -60,8 +60,8 @@ def verify_database(
     :class:`StoreUnavailable` (unreachable, tables missing or behind: run the migrations).
     """
     with short_transaction(sessions, "check its schema", read_only=True) as session:
+        _require_writable(session, where)  # first: a read-only database is wrong whatever its schema
         revision = session.execute(text(f"SELECT version_num FROM {tables.version_table}")).scalar()
-        _require_writable(session, where)
         stored = _stored_fingerprint(session, tables) if revision == head_revision() else None
     if revision != head_revision():
         raise StoreUnavailable(
