@@ -147,8 +147,9 @@ def test_a_read_only_database_is_refused_by_the_sql_and_two_tier_storages(redis_
 
 @contextmanager
 def tcp_listener(reply: bytes | None) -> Iterator[str]:
-    """A loopback listener that is not Redis: it answers every connection with ``reply`` and
-    closes it (``None``: closes at once, as PostgreSQL does with a Redis command)."""
+    """A loopback listener that is not Redis: it reads what a connection sends, answers with
+    ``reply`` and closes it (``None``: closes without a word, as PostgreSQL does with a Redis
+    command)."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     stop = threading.Event()
@@ -160,6 +161,13 @@ def tcp_listener(reply: bytes | None) -> Iterator[str]:
             except TimeoutError:
                 continue
             with connection:
+                # Read the command first, as PostgreSQL reads a startup packet: closing with
+                # unread data would reset the connection instead of closing it.
+                connection.settimeout(2)
+                try:
+                    connection.recv(4096)
+                except OSError:
+                    continue
                 if reply is not None:
                     connection.sendall(reply)
 
