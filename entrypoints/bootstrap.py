@@ -18,6 +18,7 @@ from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock, EventPublisher
 from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.entrypoints.container import Container
+from platform_sessions.entrypoints.embedded_lock import hold_sqlite_file
 from platform_sessions.entrypoints.embedded_routing_key import embedded_routing_key, keeps_key_file
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.memory_storage import MemoryStorage
@@ -34,6 +35,7 @@ from platform_sessions.entrypoints.settings import (
     plan_storage,
 )
 from platform_sessions.entrypoints.single_store_health import (
+    HealthReport,
     memory_storage_health,
     redis_storage_health,
     sql_storage_health,
@@ -142,18 +144,56 @@ def bootstrap(
             redis_options=redis_options,
             settings=two_tier,
         )
+    close_storage, health, checks = _plug_one_store(
+        container,
+        plan,
+        fingerprint=fingerprint,
+        table_prefix=configured.table_prefix,
+        migrate=migrate,
+        sql_engine=sql_engine,
+        redis_options=redis_options,
+    )
+    facade: PlatformSessions = container.facade()
+    if close_storage is not None:
+        facade.add_closer(close_storage)
+    try:
+        check_while_starting(checks, plan.description)
+    except BaseException:
+        facade.close()
+        raise
+    facade.use_operations(health=checked_health(health, checks, plan.description))
+    return facade
+
+
+def _plug_one_store(
+    container: Container,
+    plan: StoragePlan,
+    *,
+    fingerprint: str | None,
+    table_prefix: str,
+    migrate: bool | None,
+    sql_engine: SqlEngineSettings | None,
+    redis_options: RedisOptions | None,
+) -> tuple[Callable[[], None] | None, HealthReport, list[StoreCheck]]:
+    """Plug the memory, SQL or Redis storage; what closes it, its health report, its checks."""
     close_storage: Callable[[], None] | None = None
     health = memory_storage_health(plan.storage)
     checks: list[StoreCheck] = []
     if plan.storage == "sql":
         assert plan.database_url is not None
-        close_storage = plug_sql_storage(
-            container,
-            database_url=plan.database_url,
-            table_prefix=configured.table_prefix,
-            engine_settings=sql_engine,
-            migrate=migrate,
-        )
+        release = hold_sqlite_file(plan.database_url, exclusive=False)
+        try:
+            close_engine = plug_sql_storage(
+                container,
+                database_url=plan.database_url,
+                table_prefix=table_prefix,
+                engine_settings=sql_engine,
+                migrate=migrate,
+            )
+        except BaseException:
+            release()
+            raise
+        close_storage = _in_turn(close_engine, release)
         sessions: SessionFactory = container.storage.sessions()
         health = sql_storage_health(plan.storage, sessions)
         checks.append(_database_check(sessions, container.storage.tables(), plan, fingerprint))
@@ -166,16 +206,7 @@ def bootstrap(
             checks.append(_redis_check(client, plan, options, fingerprint))
     else:
         container.storage.override(MemoryStorage(policy=container.policy))
-    facade: PlatformSessions = container.facade()
-    if close_storage is not None:
-        facade.add_closer(close_storage)
-    try:
-        check_while_starting(checks, plan.description)
-    except BaseException:
-        facade.close()
-        raise
-    facade.use_operations(health=checked_health(health, checks, plan.description))
-    return facade
+    return close_storage, health, checks
 
 
 def _check_arguments_fit(
@@ -267,17 +298,24 @@ def _bootstrap_two_tier(
 ) -> PlatformSessions:
     assert plan.database_url is not None
     options = redis_options or RedisOptions()
-    storage = plug_two_tier_storage(
-        container,
-        endpoint=_endpoint(plan),
-        database_url=plan.database_url,
-        options=options,
-        table_prefix=table_prefix,
-        engine_settings=sql_engine,
-        migrate=migrate,
-        settings=settings,
-    )
+    # Embedded, Redis lives in this process: no other process may share the file.
+    release = hold_sqlite_file(plan.database_url, exclusive=plan.embedded_redis)
+    try:
+        storage = plug_two_tier_storage(
+            container,
+            endpoint=_endpoint(plan),
+            database_url=plan.database_url,
+            options=options,
+            table_prefix=table_prefix,
+            engine_settings=sql_engine,
+            migrate=migrate,
+            settings=settings,
+        )
+    except BaseException:
+        release()
+        raise
     facade: PlatformSessions = container.facade()
+    facade.add_closer(release)
     facade.add_closer(lambda: close_two_tier_storage(storage))
     # The database first: it is the record, and its fingerprint outlives a Redis restart.
     checks = [_database_check(storage.sql_sessions(), storage.tables(), plan, fingerprint)]
@@ -296,6 +334,14 @@ def _bootstrap_two_tier(
         rewarm=lambda progress: rewarmer.rewarm(progress, wait_s=REWARM_WAIT_S),
     )
     return facade
+
+
+def _in_turn(*closers: Callable[[], None]) -> Callable[[], None]:
+    def close() -> None:
+        for closer in closers:
+            closer()
+
+    return close
 
 
 def _routing_key(configured: RoutingKey | str | bytes) -> RoutingKey:

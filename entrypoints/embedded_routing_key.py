@@ -24,6 +24,11 @@ def keeps_key_file(database_url: str) -> bool:
     return url.get_backend_name() == "sqlite" and bool(url.database) and url.database != ":memory:"
 
 
+def sqlite_path(database_url: str) -> Path:
+    """The SQLite file of ``database_url`` (absolute)."""
+    return Path(str(make_url(database_url).database)).absolute()
+
+
 def key_file_path(database_url: str) -> Path:
     """Where the key of the SQLite file of ``database_url`` is kept."""
     return Path(str(make_url(database_url).database) + KEY_FILE_SUFFIX)

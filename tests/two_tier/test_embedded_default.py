@@ -5,6 +5,10 @@ is the SQL storage on the file, which is right under several processes (tests/te
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from platform_sessions.domain.errors import SessionNotFound
@@ -45,3 +49,38 @@ def test_the_embedded_two_tier_storage_runs_the_whole_lifecycle_and_survives_a_r
         with pytest.raises(SessionNotFound):
             restarted.resolve(phone.token.value)
         assert restarted.rewarm() == 1
+
+
+def test_a_second_process_on_the_file_of_an_embedded_two_tier_storage_is_refused(tmp_path, monkeypatch):
+    # Its Redis lives in the first process: a second one, embedded or SQL, would diverge silently.
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    monkeypatch.setenv("PLATFORM_SESSIONS_DATABASE_URL", url)
+    env = {**os.environ, "PLATFORM_SESSIONS_DATABASE_URL": url}
+    second = "from platform_sessions.entrypoints import bootstrap; bootstrap(storage={!r})"
+    with bootstrap(storage="two-tier") as sessions:
+        sessions.start_session("alice")
+        for storage in ("two-tier", None):
+            ran = subprocess.run(
+                [sys.executable, "-c", second.format(storage)],
+                capture_output=True,
+                check=False,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+            assert ran.returncode == 1
+            assert "MisconfiguredStore" in ran.stderr
+            assert "in use by" in ran.stderr
+        ended = subprocess.run(
+            [sys.executable, "-m", "platform_sessions.entrypoints.cli", "sessions", "end-all", "alice"],
+            capture_output=True,
+            check=False,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert ended.returncode == 1
+        assert "in use by a process on the embedded two-tier storage" in ended.stderr
+        assert len(sessions.list_sessions("alice")) == 1
+    with bootstrap() as sessions:  # once it is closed, the SQL storage may open the file
+        assert len(sessions.list_sessions("alice")) == 1
