@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher
-from platform_sessions.domain.errors import PlatformSessionsError
+from platform_sessions.domain.errors import InvalidSetting, PlatformSessionsError
 from platform_sessions.entrypoints.bootstrap import bootstrap
 from platform_sessions.entrypoints.cli_progress import ProgressBar, elapsed_since
 from platform_sessions.entrypoints.demo_walkthrough import describe_event, run_walkthrough
@@ -89,7 +89,14 @@ def command_settings(arguments: argparse.Namespace, environ: Mapping[str, str]) 
         # An option replaces the environment's key, given either way.
         merged.pop(ROUTING_KEY_ENV, None)
         merged.pop(ROUTING_KEY_FILE_ENV, None)
-    settings = Settings.from_environment(merged)
+    try:
+        settings = Settings.from_environment(merged)
+    except InvalidSetting as error:
+        # A value an option gave is reported under the option's name, not the variable's.
+        flag = next((f for a, v, f in _flags(flagged) if v == error.setting), None)
+        if flag is None:
+            raise
+        raise InvalidSetting(flag, str(error).removeprefix(f"{error.setting}: ")) from None
     settings = attrs.evolve(settings, sources={**settings.sources, **flagged})
     if key_text and key_file:
         raise CliError("give --routing-key or --routing-key-file, not both")
@@ -100,6 +107,11 @@ def command_settings(arguments: argparse.Namespace, environ: Mapping[str, str]) 
             routing_key_file(key_file, "--routing-key-file"), "--routing-key-file"
         )
     return settings
+
+
+def _flags(flagged: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(attribute, variable, option) of each option given."""
+    return [(a, v, flagged[f]) for a, v, f in _STORE_OPTIONS if f in flagged]
 
 
 def existing_store(settings: Settings) -> StoragePlan:

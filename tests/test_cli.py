@@ -174,6 +174,19 @@ def test_a_malformed_setting_is_reported_as_such_naming_its_variable(
     assert "routing key:" not in err  # never reported as the missing key
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--redis-url", "redis://127.0.0.1:notaport/0"), ("--database-url", "not a url")],
+)
+def test_a_malformed_url_option_is_reported_as_a_malformed_url_naming_the_option(
+    capsys: pytest.CaptureFixture[str], empty_directory: Path, option: str, value: str
+) -> None:
+    status, _, err = run(capsys, option, value, "sessions", "list", "alice")
+    assert_one_line_error(status, err)
+    assert f"InvalidSetting: {option}: not a " in err
+    assert "routing key" not in err
+
+
 def test_the_store_is_named_without_its_password(capsys: pytest.CaptureFixture[str]) -> None:
     url = "postgresql+psycopg://app:s3cret@127.0.0.1:9/none?connect_timeout=1"
     status, _, err = run(capsys, "--database-url", url, "sessions", "list", "alice")
