@@ -110,28 +110,25 @@ class Settings:
         redis_url: str | None,
         redis_cluster_nodes: Sequence[tuple[str, int]] | None,
         database_url: str | None,
-        source: str = "argument",
     ) -> Settings:
-        """These stores instead of whatever stores these settings named (the rest kept).
+        """These stores (``bootstrap``'s arguments) instead of whatever stores these settings
+        named; the rest kept.
 
-        Stores are replaced as a whole, never merged: code or a command line that names its
-        store gets exactly that store, not that store combined with one from the environment.
+        Stores are replaced as a whole, never merged: code that names its store gets exactly
+        that store, not that store combined with one from the environment.
         """
         sources = {k: v for k, v in self.sources.items() if k not in _STORE_FIELDS}
-        for name, given in (
-            ("redis_url", redis_url),
-            ("redis_cluster_nodes", redis_cluster_nodes),
-            ("database_url", database_url),
-        ):
-            if given is not None:
-                sources[name] = _source(source, name)
+        given = {
+            "redis_url": redis_url,
+            "redis_cluster_nodes": redis_cluster_nodes,
+            "database_url": database_url,
+        }
+        sources.update({name: f"{name}=" for name, value in given.items() if value is not None})
         return evolve(
             self,
-            redis_url=None if redis_url is None else checked_redis_url(redis_url, sources["redis_url"]),
+            redis_url=checked_redis_url(redis_url, "redis_url="),
             redis_cluster_nodes=None if redis_cluster_nodes is None else _nodes(redis_cluster_nodes),
-            database_url=(
-                None if database_url is None else checked_database_url(database_url, sources["database_url"])
-            ),
+            database_url=checked_database_url(database_url, "database_url="),
             sources=sources,
         )
 
@@ -147,12 +144,6 @@ class Settings:
 
 
 _STORE_FIELDS = ("redis_url", "redis_cluster_nodes", "database_url")
-
-
-def _source(source: str, name: str) -> str:
-    if source == "argument":
-        return f"{name}="
-    return source
 
 
 def _nodes(nodes: Sequence[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
