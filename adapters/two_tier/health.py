@@ -87,7 +87,9 @@ class TwoTierHealth:
             database_ok = False
         return StorageHealth(
             storage="two-tier",
-            healthy=database_ok,  # Redis down is degraded, not down: the database answers alone
+            # Whether the database answers; bootstrap's checks add Redis (down, it is unhealthy all the
+            # same: requests go on, on the database alone, but an operator must hear of it).
+            healthy=database_ok,
             redis_reachable=redis_ok,
             database_reachable=database_ok,
             breaker=self._guard.breaker.state.value,
