@@ -69,3 +69,22 @@ class ConcurrentUpdate(PlatformSessionsError):
 
 class StoreUnavailable(PlatformSessionsError):
     """A store could not answer (refused, timed out, broken): not the same as "not found"."""
+
+
+class ConfigurationError(PlatformSessionsError):
+    """The configuration is wrong, or does not fit the store it names; raised while starting,
+    before anything is written."""
+
+
+class InvalidSetting(ConfigurationError, InvalidInput):
+    """A setting (an argument, an environment variable, a file) does not parse; ``setting``
+    names it, so the message points at what to fix."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+class MisconfiguredStore(ConfigurationError):
+    """A configured store answers but cannot be this process's store as configured: another
+    routing key's data, a read-only replica, an endpoint that does not speak Redis."""

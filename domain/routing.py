@@ -53,6 +53,12 @@ class RoutingKey:
         """
         return self._mac(b"user", user_id)[:16].hex()
 
+    def fingerprint(self) -> str:
+        """A public name of this key (HMAC of a constant, 128 bits): stored beside the data, so a
+        process configured with another key is refused instead of silently missing sessions.
+        It reveals nothing of the key."""
+        return hmac.new(self.secret, b"fingerprint", hashlib.sha256).digest()[:16].hex()
+
     def __repr__(self) -> str:
         return "RoutingKey(…)"
 

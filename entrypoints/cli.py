@@ -1,9 +1,16 @@
 """The ``platform-sessions`` command line: the demo, and the operators' commands.
 
-Storage comes from ``--redis-url`` / ``--database-url`` or the environment variables
-``PLATFORM_SESSIONS_REDIS_URL`` / ``PLATFORM_SESSIONS_DATABASE_URL`` (an option wins), and
-defaults to the embedded storage. Errors are one line on stderr and a non-zero exit status;
-``PLATFORM_SESSIONS_DEBUG=1`` shows the traceback of an unexpected one.
+Storage comes from the same settings ``bootstrap()`` reads (``Settings.from_environment``:
+``PLATFORM_SESSIONS_REDIS_URL``, ``_REDIS_CLUSTER_NODES``, ``_DATABASE_URL``, ``_ROUTING_KEY``,
+``_ROUTING_KEY_FILE``, ``_TABLE_PREFIX``), each overridden by its option (``--redis-url``,
+``--database-url``, ``--routing-key``, ``--routing-key-file``, ``--table-prefix``), so an
+operator command with the application's environment acts on the application's store; every
+command that opens a store first says which on stderr (``storage: sql sqlite:///…``, no
+passwords). Without any store configured the default is the application's: the SQLite file
+``platform-sessions.sqlite3`` in the working directory, used if it exists, and never created
+by an operator command (nor is any other SQLite file, nor migrated: ``db upgrade`` does that).
+Errors are one line on stderr and a non-zero exit status; ``PLATFORM_SESSIONS_DEBUG=1`` shows
+the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -17,22 +24,33 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher
-from platform_sessions.domain.errors import PlatformSessionsError
+from platform_sessions.domain.errors import InvalidSetting, PlatformSessionsError
 from platform_sessions.entrypoints.bootstrap import bootstrap
 from platform_sessions.entrypoints.cli_progress import ProgressBar, elapsed_since
 from platform_sessions.entrypoints.demo_walkthrough import describe_event, run_walkthrough
 from platform_sessions.entrypoints.facade import PlatformSessions
+from platform_sessions.entrypoints.settings import (
+    DATABASE_URL_ENV,
+    DEFAULT_DATABASE_FILE,
+    REDIS_URL_ENV,
+    ROUTING_KEY_ENV,
+    ROUTING_KEY_FILE_ENV,
+    TABLE_PREFIX_ENV,
+    Settings,
+    StoragePlan,
+    plan_storage,
+    redacted_url,
+    routing_key_file,
+    routing_key_text,
+)
 
 PROGRAM = "platform-sessions"
-REDIS_URL_ENV = "PLATFORM_SESSIONS_REDIS_URL"
-DATABASE_URL_ENV = "PLATFORM_SESSIONS_DATABASE_URL"
-ROUTING_KEY_ENV = "PLATFORM_SESSIONS_ROUTING_KEY"
 DEBUG_ENV = "PLATFORM_SESSIONS_DEBUG"
 DEFAULT_DEMO_PORT = 8000
 
@@ -40,74 +58,112 @@ DEFAULT_DEMO_PORT = 8000
 # SQL adapters that define it.
 _UPGRADE_DATABASE_HOMES = ("platform_sessions.entrypoints", "platform_sessions.adapters.sqlalchemy")
 
+masked = redacted_url  # ``url`` without its password, for printing
+
 
 class CliError(Exception):
     """A failure to report as one line, without a traceback."""
 
 
-# --- storage options ----------------------------------------------------------------------
+# --- settings -----------------------------------------------------------------------------
+
+# option attribute, the variable it overrides, the Settings field it sets
+_STORE_OPTIONS = (
+    ("redis_url", REDIS_URL_ENV, "redis_url"),
+    ("database_url", DATABASE_URL_ENV, "database_url"),
+    ("table_prefix", TABLE_PREFIX_ENV, "table_prefix"),
+)
 
 
-@attrs.frozen
-class StorageOption:
-    """A storage URL and where it came from (for error messages)."""
-
-    parameter: str  # bootstrap()'s keyword, e.g. "redis_url"
-    value: str
-    source: str  # "--redis-url" or "PLATFORM_SESSIONS_REDIS_URL"
-
-
-def storage_options(arguments: argparse.Namespace, environ: Mapping[str, str]) -> list[StorageOption]:
-    """The storage URLs given on the command line or in the environment (options win)."""
-    chosen = []
-    for parameter, flag, variable in (
-        ("redis_url", "--redis-url", REDIS_URL_ENV),
-        ("database_url", "--database-url", DATABASE_URL_ENV),
-    ):
-        value = getattr(arguments, parameter, None)
+def command_settings(arguments: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """The environment's settings, each overridden by its option where one is given."""
+    merged = dict(environ)
+    flagged: dict[str, str] = {}
+    for attribute, variable, field in _STORE_OPTIONS:
+        value = getattr(arguments, attribute, None)
         if value:
-            chosen.append(StorageOption(parameter, value, flag))
-        elif environ.get(variable, "").strip():
-            chosen.append(StorageOption(parameter, environ[variable].strip(), variable))
-    # The routing key is a secret: from the environment only, never a command-line argument.
-    if environ.get(ROUTING_KEY_ENV, "").strip():
-        chosen.append(StorageOption("routing_key", environ[ROUTING_KEY_ENV].strip(), ROUTING_KEY_ENV))
-    return chosen
-
-
-def masked(url: str) -> str:
-    """``url`` without its password, for printing."""
+            merged[variable] = value
+            flagged[field] = "--" + attribute.replace("_", "-")
+    key_text, key_file = getattr(arguments, "routing_key", None), getattr(arguments, "routing_key_file", None)
+    if key_text or key_file:
+        # An option replaces the environment's key, given either way.
+        merged.pop(ROUTING_KEY_ENV, None)
+        merged.pop(ROUTING_KEY_FILE_ENV, None)
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "<unparsable URL>"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if port is not None:
-        host = f"{host}:{port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        settings = Settings.from_environment(merged)
+    except InvalidSetting as error:
+        # A value an option gave is reported under the option's name, not the variable's.
+        flag = next((f for a, v, f in _flags(flagged) if v == error.setting), None)
+        if flag is None:
+            raise
+        raise InvalidSetting(flag, str(error).removeprefix(f"{error.setting}: ")) from None
+    settings = attrs.evolve(settings, sources={**settings.sources, **flagged})
+    if key_text and key_file:
+        raise CliError("give --routing-key or --routing-key-file, not both")
+    if key_text:
+        settings = settings.with_routing_key(routing_key_text(key_text, "--routing-key"), "--routing-key")
+    elif key_file:
+        settings = settings.with_routing_key(
+            routing_key_file(key_file, "--routing-key-file"), "--routing-key-file"
+        )
+    return settings
 
 
-def describe_storage(options: Sequence[StorageOption]) -> str:
-    """E.g. ``"Redis at redis://127.0.0.1:6379/0"``, or the embedded default."""
-    names = {"redis_url": "Redis", "database_url": "database"}
-    described = [f"{names[o.parameter]} at {masked(o.value)}" for o in options if o.parameter in names]
-    return ", ".join(described) or "embedded default"
+def _flags(flagged: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(attribute, variable, option) of each option given."""
+    return [(a, v, flagged[f]) for a, v, f in _STORE_OPTIONS if f in flagged]
 
 
-def open_sessions(options: Sequence[StorageOption]) -> PlatformSessions:
-    """``bootstrap(...)`` with the chosen storage."""
-    configured: dict[str, Any] = {option.parameter: option.value for option in options}
-    return bootstrap(**configured)
+def existing_store(settings: Settings) -> StoragePlan:
+    """The storage an operator command acts on; refused where it would create a store."""
+    plan = plan_storage(settings)
+    if not settings.has_store and not Path(DEFAULT_DATABASE_FILE).exists():
+        raise CliError(
+            f"no store configured: give --database-url / --redis-url (or ${DATABASE_URL_ENV} / "
+            f"${REDIS_URL_ENV}), or run in the directory of the application's {DEFAULT_DATABASE_FILE} "
+            f"(there is none in {Path.cwd()})"
+        )
+    missing = _missing_sqlite_file(plan.database_url)
+    if missing is not None:
+        raise CliError(
+            f"no SQLite database at {missing}: an operator command does not create one "
+            f"(`{PROGRAM} db upgrade` does, or the application's bootstrap())"
+        )
+    return plan
+
+
+def _missing_sqlite_file(database_url: str | None) -> str | None:
+    if database_url is None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return None if path.exists() else str(path.absolute())
+
+
+def open_sessions(settings: Settings, *, operator: bool = True) -> PlatformSessions:
+    """``bootstrap(settings=...)``; an operator command (``operator``) first says on stderr which
+    store it acts on, acts on an existing store only, and never migrates it. (The demo names
+    its store on its own first lines.)"""
+    if not operator:
+        return bootstrap(settings=settings)
+    plan = existing_store(settings)
+    print(f"storage: {plan.description}", file=sys.stderr, flush=True)
+    return bootstrap(settings=settings, migrate=False)
+
+
+def describe_storage(settings: Settings) -> str:
+    """E.g. ``"two-tier redis://127.0.0.1:6379/0 + postgresql+psycopg://app:***@db/app"``."""
+    return plan_storage(settings).description
 
 
 # --- commands -----------------------------------------------------------------------------
 
 
-def _walkthrough(_: argparse.Namespace, __: Sequence[StorageOption]) -> int:
+def _walkthrough(_: argparse.Namespace, __: Settings) -> int:
     # Always in memory: the walkthrough invents users, which a real store should not get.
     publisher = InMemoryEventPublisher()
     publisher.subscribe(lambda event: print(f"      event: {describe_event(event)}"))
@@ -118,17 +174,18 @@ def _walkthrough(_: argparse.Namespace, __: Sequence[StorageOption]) -> int:
     return 0
 
 
-def _demo(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
+def _demo(arguments: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the demo's modules are only needed by this command.
     from platform_sessions.entrypoints.web.demo import serve_demo
 
-    with open_sessions(options) as sessions:
+    # The demo is an application: like bootstrap(), it creates the default store if need be.
+    with open_sessions(settings, operator=False) as sessions:
         try:
             serve_demo(
                 sessions,
                 port=arguments.port,
                 open_browser=not arguments.no_browser,
-                storage=describe_storage(options),
+                storage=describe_storage(settings),
             )
         except OSError as error:
             raise CliError(
@@ -138,24 +195,26 @@ def _demo(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> in
     return 0
 
 
-def _db_upgrade(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
-    database = next((o for o in options if o.parameter == "database_url"), None)
+def _db_upgrade(_: argparse.Namespace, settings: Settings) -> int:
+    database = settings.database_url
+    if database is None and not settings.has_redis and Path(DEFAULT_DATABASE_FILE).exists():
+        database = plan_storage(settings).database_url  # the application's default file, here
     if database is None:
         raise CliError(f"db upgrade needs --database-url or {DATABASE_URL_ENV}")
     upgrade = _find_function("upgrade_database", _UPGRADE_DATABASE_HOMES)
     if upgrade is None:
         raise CliError("db upgrade needs the SQL storage, which this version of platform-sessions lacks")
     started = time.perf_counter()
-    upgrade(database.value)
-    print(f"database at {masked(database.value)} is at the current schema ({elapsed_since(started)})")
+    upgrade(database, table_prefix=settings.table_prefix)
+    print(f"database at {masked(database)} is at the current schema ({elapsed_since(started)})")
     return 0
 
 
 _SESSION_ROW = "{:<24}  {:<19}  {:<19}  {:<15}  {:<24}  {}"
 
 
-def _sessions_list(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
-    with open_sessions(options) as sessions:
+def _sessions_list(arguments: argparse.Namespace, settings: Settings) -> int:
+    with open_sessions(settings) as sessions:
         summaries = sessions.list_sessions(arguments.user_id)
     if not summaries:
         print(f"no live sessions for user {arguments.user_id!r}")
@@ -176,15 +235,15 @@ def _sessions_list(arguments: argparse.Namespace, options: Sequence[StorageOptio
     return 0
 
 
-def _sessions_end_all(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
-    with open_sessions(options) as sessions:
+def _sessions_end_all(arguments: argparse.Namespace, settings: Settings) -> int:
+    with open_sessions(settings) as sessions:
         ended = sessions.end_all_sessions(arguments.user_id)
     print(f"ended {ended} session{'' if ended == 1 else 's'} of user {arguments.user_id!r}")
     return 0
 
 
-def _purge_expired(arguments: argparse.Namespace, options: Sequence[StorageOption]) -> int:
-    with open_sessions(options) as sessions:
+def _purge_expired(arguments: argparse.Namespace, settings: Settings) -> int:
+    with open_sessions(settings) as sessions:
         progress = ProgressBar("purging expired sessions", sys.stderr)
         started = time.perf_counter()
         try:
@@ -198,8 +257,8 @@ def _purge_expired(arguments: argparse.Namespace, options: Sequence[StorageOptio
     return 0
 
 
-def _rewarm(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
-    with open_sessions(options) as sessions:
+def _rewarm(_: argparse.Namespace, settings: Settings) -> int:
+    with open_sessions(settings) as sessions:
         progress = ProgressBar("loading live sessions into Redis", sys.stderr)
         started = time.perf_counter()
         try:
@@ -210,16 +269,19 @@ def _rewarm(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
     return 0
 
 
-def _health(_: argparse.Namespace, options: Sequence[StorageOption]) -> int:
-    with open_sessions(options) as sessions:
+def _health(_: argparse.Namespace, settings: Settings) -> int:
+    with open_sessions(settings) as sessions:
         report = sessions.health()
     fields = _fields(report)
     if fields is None:
         print(report)
-    else:
-        for key, value in fields.items():
-            print(f"{key}: {value}")
-    healthy = fields.get("healthy", fields.get("ok", True)) if fields is not None else True
+        return 0
+    problems = fields.pop("problems", ()) or ()
+    for key, value in fields.items():
+        print(f"{key}: {value}")
+    for problem in problems:
+        print(f"problem: {problem}")
+    healthy = fields.get("healthy", fields.get("ok", True))
     return 0 if healthy is not False else 1
 
 
@@ -282,7 +344,7 @@ def _positive(text: str) -> int:
     return number
 
 
-Command = Callable[[argparse.Namespace, Sequence[StorageOption]], int]
+Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -299,11 +361,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"SQLAlchemy database URL to use (or ${DATABASE_URL_ENV})",
     )
+    storage.add_argument(
+        "--routing-key-file",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help=f"file holding the application's routing key (or ${ROUTING_KEY_FILE_ENV})",
+    )
+    storage.add_argument(
+        "--routing-key",
+        default=argparse.SUPPRESS,
+        metavar="KEY",
+        help=f"the routing key itself (or ${ROUTING_KEY_ENV}); other users may see it in the "
+        "process list: prefer --routing-key-file",
+    )
+    storage.add_argument(
+        "--table-prefix",
+        default=argparse.SUPPRESS,
+        metavar="PREFIX",
+        help=f"the application's table prefix (or ${TABLE_PREFIX_ENV}; default ps_)",
+    )
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         description="User sessions across several connected platform accounts.",
         parents=[storage],
-        epilog="Without a storage option or variable, commands use the embedded storage.",
+        epilog=(
+            f"Without a storage option or variable, commands act on {DEFAULT_DATABASE_FILE} in the "
+            "working directory (the application's default), if it exists."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -350,7 +434,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     arguments = build_parser().parse_args(argv)
     command: Command = arguments.run
     try:
-        return command(arguments, storage_options(arguments, environment))
+        return command(arguments, command_settings(arguments, environment))
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return 130

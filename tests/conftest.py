@@ -16,7 +16,7 @@ pytest_plugins = ["tests.support.services"]
 def _embedded_database_in_tmp(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # bootstrap() with no storage is the embedded two-tier storage, whose SQLite file would
+    # bootstrap() with no storage is the SQL storage on a SQLite file, which would
     # otherwise land in the working directory and outlive the test.
     directory = tmp_path_factory.mktemp("embedded")
     monkeypatch.setenv("PLATFORM_SESSIONS_DATABASE_URL", f"sqlite:///{directory / 'sessions.sqlite3'}")

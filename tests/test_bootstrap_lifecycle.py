@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher, ManualClock
-from platform_sessions.domain.errors import InvalidInput, SessionNotFound
+from platform_sessions.domain.errors import InvalidInput, InvalidSetting, SessionNotFound
 from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.entrypoints import PlatformSessions, bootstrap
 from platform_sessions.entrypoints.demo_walkthrough import run_walkthrough
+from platform_sessions.entrypoints.settings import Settings
 
 
 def test_the_in_memory_lifecycle_start_resolve_switch_rotate_list_end_others_end_purge(clock: ManualClock):
@@ -85,3 +87,56 @@ def test_the_walkthrough_runs_every_step():
     assert "10. housekeeping" in text
     assert "old token refused: SessionNotFound" in text
     assert "the phone is logged out: True" in text
+
+
+# --- settings from the environment -----------------------------------------------------------
+
+ENV_KEY = "bootstrap-lifecycle-routing-key-0123"
+
+
+def test_bootstrap_honours_the_redis_url_in_the_environment(monkeypatch, clean_redis_url):
+    monkeypatch.delenv("PLATFORM_SESSIONS_DATABASE_URL")
+    monkeypatch.setenv("PLATFORM_SESSIONS_REDIS_URL", clean_redis_url)
+    monkeypatch.setenv("PLATFORM_SESSIONS_ROUTING_KEY", ENV_KEY)
+    with bootstrap() as sessions:
+        report = sessions.health()
+    assert (report.storage, report.store, report.healthy) == ("redis", f"redis {clean_redis_url}", True)
+
+
+def test_bootstrap_with_redis_and_a_database_in_the_environment_is_two_tier(
+    monkeypatch, clean_redis_url, tmp_path
+):
+    database = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("PLATFORM_SESSIONS_DATABASE_URL", database)
+    monkeypatch.setenv("PLATFORM_SESSIONS_REDIS_URL", clean_redis_url)
+    monkeypatch.setenv("PLATFORM_SESSIONS_ROUTING_KEY", ENV_KEY)
+    with bootstrap() as sessions:
+        report = sessions.health()
+    assert report.storage == "two-tier"
+    assert report.store == f"two-tier {clean_redis_url} + sqlite:///{tmp_path / 'app.db'}"
+
+
+def test_code_that_names_its_store_gets_exactly_that_store(monkeypatch, clean_redis_url, tmp_path):
+    monkeypatch.setenv("PLATFORM_SESSIONS_REDIS_URL", clean_redis_url)
+    database = f"sqlite:///{tmp_path / 'named.db'}"
+    with bootstrap(database_url=database) as sessions:  # not two-tier with the environment's Redis
+        assert sessions.health().store == f"sql {database}"
+    with bootstrap(storage="memory") as sessions:
+        assert sessions.health().storage == "memory"
+
+
+def test_a_malformed_variable_is_an_error_naming_it(monkeypatch):
+    monkeypatch.setenv("PLATFORM_SESSIONS_REDIS_URL", "redis://127.0.0.1:port/0")
+    with pytest.raises(InvalidSetting, match="PLATFORM_SESSIONS_REDIS_URL: not a Redis URL") as raised:
+        bootstrap()
+    assert raised.value.setting == "PLATFORM_SESSIONS_REDIS_URL"
+
+
+def test_the_routing_key_file_variable_gives_the_key(monkeypatch, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text(ENV_KEY + "\n")
+    monkeypatch.setenv("PLATFORM_SESSIONS_ROUTING_KEY_FILE", str(key_file))
+    assert Settings.from_environment().routing_key == RoutingKey.from_text(ENV_KEY)
+    monkeypatch.setenv("PLATFORM_SESSIONS_ROUTING_KEY", ENV_KEY)
+    with pytest.raises(InvalidSetting, match="give one of them"):
+        Settings.from_environment()

@@ -1,10 +1,12 @@
-"""The ``platform-sessions`` command line, on the embedded default (and a SQLite file where given)."""
+"""The ``platform-sessions`` command line, on the default store (the SQLite file
+``platform-sessions.sqlite3`` in the working directory) and on a SQLite file where given."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_sessions.entrypoints import PlatformSessions, bootstrap
+from platform_sessions.entrypoints import bootstrap
 from platform_sessions.entrypoints.cli import main, masked
 
 COMMAND = [sys.executable, "-m", "platform_sessions.entrypoints.cli"]
@@ -29,10 +31,29 @@ def run(
 
 
 def assert_one_line_error(status: int, err: str) -> None:
+    # One error line, after at most the line saying which store the command opened.
     assert status == 1
-    assert err.count("\n") == 1, err
-    assert err.startswith("platform-sessions: ")
+    lines = err.splitlines()
+    assert 1 <= len(lines) <= 2, err
+    assert lines[-1].startswith("platform-sessions: "), err
+    assert all(line.startswith("storage: ") for line in lines[:-1]), err
     assert "Traceback" not in err
+
+
+@pytest.fixture
+def default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory holding the default store, as an application's bootstrap() left it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PLATFORM_SESSIONS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PLATFORM_SESSIONS_ROUTING_KEY", raising=False)
+    bootstrap().close()
+    return tmp_path / "platform-sessions.sqlite3"
+
+
+@pytest.fixture
+def empty_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def test_walkthrough_prints_the_lifecycle(capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,17 +63,49 @@ def test_walkthrough_prints_the_lifecycle(capsys: pytest.CaptureFixture[str]) ->
     assert out.rstrip().endswith("calls.")
 
 
-def test_sessions_list_and_end_all_on_the_empty_embedded_store(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "sessions", "list", "alice") == (0, "no live sessions for user 'alice'\n", "")
-    assert run(capsys, "sessions", "end-all", "alice") == (0, "ended 0 sessions of user 'alice'\n", "")
+def test_sessions_list_and_end_all_on_the_empty_default_store(
+    capsys: pytest.CaptureFixture[str], default_store: Path
+) -> None:
+    said = f"storage: sql sqlite:///{default_store}\n"  # which store, on stderr
+    assert run(capsys, "sessions", "list", "alice") == (0, "no live sessions for user 'alice'\n", said)
+    assert run(capsys, "sessions", "end-all", "alice") == (0, "ended 0 sessions of user 'alice'\n", said)
 
 
-def test_purge_expired_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("sessions", "list", "alice"),
+        ("sessions", "end-all", "alice"),
+        ("purge-expired",),
+        ("rewarm",),
+        ("health",),
+    ],
+)
+def test_an_operator_command_in_an_empty_directory_says_no_store_and_creates_none(
+    capsys: pytest.CaptureFixture[str], empty_directory: Path, argv: tuple[str, ...]
+) -> None:
+    status, out, err = run(capsys, *argv)
+    assert_one_line_error(status, err)
+    assert "no store configured" in err
+    assert out == ""
+    assert list(empty_directory.iterdir()) == []
+
+
+def test_an_operator_command_does_not_create_a_sqlite_file_it_is_pointed_at(
+    capsys: pytest.CaptureFixture[str], empty_directory: Path
+) -> None:
+    status, _, err = run(capsys, "--database-url", "sqlite:///typo.db", "sessions", "end-all", "alice")
+    assert_one_line_error(status, err)
+    assert f"no SQLite database at {empty_directory / 'typo.db'}" in err
+    assert list(empty_directory.iterdir()) == []
+
+
+def test_purge_expired_prints_a_summary(capsys: pytest.CaptureFixture[str], default_store: Path) -> None:
     status, out, err = run(capsys, "purge-expired", "--batch-size", "50")
     assert status == 0
     assert out.startswith("purged 0 expired sessions in ")
     assert out.rstrip().endswith("(batches of 50)")
-    assert err == ""  # the progress bar draws only on a terminal
+    assert err == f"storage: sql sqlite:///{default_store}\n"  # the progress bar draws only on a terminal
 
 
 def test_bad_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,23 +115,84 @@ def test_bad_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> N
     assert "must be at least 1" in capsys.readouterr().err
 
 
-def test_an_invalid_user_id_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_user_id_is_one_line(capsys: pytest.CaptureFixture[str], default_store: Path) -> None:
     status, _, err = run(capsys, "sessions", "list", "")
     assert_one_line_error(status, err)
     assert "InvalidInput" in err
 
 
-@pytest.mark.parametrize("command", ["health", "rewarm"])
-def test_two_tier_commands_answer_clearly_on_storage_without_them(
-    capsys: pytest.CaptureFixture[str], command: str
+def test_health_on_the_default_store_names_it_and_is_healthy(
+    capsys: pytest.CaptureFixture[str], default_store: Path
 ) -> None:
-    status, out, err = run(capsys, command)
-    if callable(getattr(PlatformSessions, command, None)):
-        assert status in (0, 1)
-        assert out
-    else:
-        assert_one_line_error(status, err)
-        assert "two-tier storage" in err
+    status, out, _ = run(capsys, "health")
+    assert status == 0, out
+    assert "healthy: True" in out
+    assert f"store: sql sqlite:///{default_store}" in out
+
+
+def test_rewarm_answers_clearly_on_a_storage_without_redis(
+    capsys: pytest.CaptureFixture[str], default_store: Path
+) -> None:
+    status, _, err = run(capsys, "rewarm")
+    assert_one_line_error(status, err)
+    assert "two-tier storage" in err
+
+
+def test_health_of_an_unmigrated_sqlite_file_is_a_failure_naming_the_schema(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a database file without the tables
+    status, out, _ = run(capsys, "--database-url", f"sqlite:///{empty}", "health")
+    assert status == 1
+    assert "healthy: False" in out
+    assert "problem: StoreUnavailable:" in out
+    assert "tables are missing" in out
+    with sqlite3.connect(empty) as connection:  # health did not migrate it
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("PLATFORM_SESSIONS_REDIS_URL", "redis://127.0.0.1:notaport/0", "not a Redis URL"),
+        ("PLATFORM_SESSIONS_REDIS_URL", "127.0.0.1:6379", "not a Redis URL"),
+        ("PLATFORM_SESSIONS_DATABASE_URL", "not a url", "not a SQLAlchemy database URL"),
+        ("PLATFORM_SESSIONS_REDIS_CLUSTER_NODES", "10.0.0.1", "not a list of host:port pairs"),
+        ("PLATFORM_SESSIONS_ROUTING_KEY", "short", "at least 16 bytes"),
+        ("PLATFORM_SESSIONS_ROUTING_KEY_FILE", "/nonexistent/key", "cannot read the routing key file"),
+        ("PLATFORM_SESSIONS_TABLE_PREFIX", "Bad-Prefix", "a table prefix is"),
+    ],
+)
+def test_a_malformed_setting_is_reported_as_such_naming_its_variable(
+    capsys: pytest.CaptureFixture[str], empty_directory: Path, variable: str, value: str, said: str
+) -> None:
+    status, _, err = run(capsys, "health", env={variable: value})
+    assert_one_line_error(status, err)
+    assert f"InvalidSetting: {variable}" in err
+    assert said in err
+    assert "routing key:" not in err  # never reported as the missing key
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--redis-url", "redis://127.0.0.1:notaport/0"), ("--database-url", "not a url")],
+)
+def test_a_malformed_url_option_is_reported_as_a_malformed_url_naming_the_option(
+    capsys: pytest.CaptureFixture[str], empty_directory: Path, option: str, value: str
+) -> None:
+    status, _, err = run(capsys, option, value, "sessions", "list", "alice")
+    assert_one_line_error(status, err)
+    assert f"InvalidSetting: {option}: not a " in err
+    assert "routing key" not in err
+
+
+def test_the_store_is_named_without_its_password(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+psycopg://app:s3cret@127.0.0.1:9/none?connect_timeout=1"
+    status, _, err = run(capsys, "--database-url", url, "sessions", "list", "alice")
+    assert_one_line_error(status, err)
+    assert err.startswith("storage: sql postgresql+psycopg://app:***@127.0.0.1:9/none")
+    assert "s3cret" not in err
 
 
 @pytest.mark.parametrize("source", ["option", "environment"])
@@ -98,7 +212,7 @@ def test_an_unusable_database_url_is_one_line(capsys: pytest.CaptureFixture[str]
     assert_one_line_error(status, err)
 
 
-def test_db_upgrade_needs_a_database_url(capsys: pytest.CaptureFixture[str]) -> None:
+def test_db_upgrade_needs_a_database_url(capsys: pytest.CaptureFixture[str], empty_directory: Path) -> None:
     status, _, err = run(capsys, "db", "upgrade")
     assert_one_line_error(status, err)
     assert "--database-url" in err
@@ -137,7 +251,7 @@ def test_urls_are_printed_without_their_password() -> None:
 
 
 def _start_demo(port: int, directory: Path) -> subprocess.Popen[str]:
-    # The embedded default keeps its SQLite file in the working directory: a temporary one.
+    # The default store is a SQLite file in the working directory: a temporary one.
     # SIGINT as a terminal's Ctrl-C finds it: a test run started as a shell's background job
     # inherits SIGINT ignored and would pass that on, and Python then never raises
     # KeyboardInterrupt. A handled signal is reset to the default across exec.

@@ -1,7 +1,8 @@
-"""The command line against the real Redis and PostgreSQL (two tiers), and health/rewarm on the
-embedded default."""
+"""The command line against the real Redis and PostgreSQL (two tiers)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -59,12 +60,25 @@ def test_every_operator_command_on_redis_and_postgresql(
     assert out.startswith("purged 0 expired sessions in ")
 
 
-def test_health_and_rewarm_on_the_embedded_default(capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"PLATFORM_SESSIONS_REDIS_URL": "", "PLATFORM_SESSIONS_DATABASE_URL": ""}
-    status, out, _ = run(capsys, "health", env=env)
+def test_the_routing_key_comes_from_an_option_or_a_key_file(
+    capsys: pytest.CaptureFixture[str], servers: dict[str, str], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "routing-key"
+    key_file.write_text(ROUTING_KEY + "\n")
+    without_key = {k: v for k, v in servers.items() if k != "PLATFORM_SESSIONS_ROUTING_KEY"}
+    redis_url = servers["PLATFORM_SESSIONS_REDIS_URL"]
+    status, _, err = run(capsys, "--redis-url", redis_url, "sessions", "list", "carol", env={})
+    assert status == 1
+    assert "--routing-key-file" in err  # the refusal says how to give one
+    for option in (["--routing-key-file", str(key_file)], ["--routing-key", ROUTING_KEY]):
+        status, out, err = run(capsys, "--redis-url", redis_url, *option, "sessions", "list", "carol", env={})
+        assert (status, out) == (0, "no live sessions for user 'carol'\n"), err
+        assert err == f"storage: redis {redis_url}\n"
+    status, out, _ = run(
+        capsys, "health", env={**without_key, "PLATFORM_SESSIONS_ROUTING_KEY_FILE": str(key_file)}
+    )
     assert status == 0, out
-    status, out, _ = run(capsys, "rewarm", env=env)
-    assert status == 0, out
+    assert f"store: two-tier {redis_url} + " in out
 
 
 def test_an_unreachable_database_is_one_line_and_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,5 +88,7 @@ def test_an_unreachable_database_is_one_line_and_a_failure(capsys: pytest.Captur
     }
     status, _, err = run(capsys, "sessions", "list", "carol", env=env)
     assert status == 1
-    assert err.count("\n") == 1
+    storage, error = err.splitlines()  # which store it tried, then one line for the failure
+    assert storage == "storage: sql postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1"
+    assert error.startswith("platform-sessions: ")
     assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""The two tables, as SQLAlchemy 2.0 typed mappings, under a configurable name prefix.
+"""The tables, as SQLAlchemy 2.0 typed mappings, under a configurable name prefix.
 
 The domain knows nothing of them: rows are translated to and from domain entities explicitly
 (``platform_records``, ``session_records``). The columns are declared once, in mixins; each
@@ -111,6 +111,17 @@ class OutboxColumns:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
+class DeploymentColumns:
+    """Columns of ``<prefix>deployment``: facts about the deployment kept beside the data.
+
+    One row per ``name``; today only ``routing_key_fingerprint`` (see ``RoutingKey.fingerprint``),
+    written by the first process and compared by every later one.
+    """
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
 @dataclass(frozen=True)
 class SqlTables:
     """The mapped tables of one prefix: what every SQL adapter is built with."""
@@ -120,6 +131,7 @@ class SqlTables:
     platform_connections: type[PlatformConnectionColumns]
     user_sessions: type[UserSessionColumns]
     outbox: type[OutboxColumns]
+    deployment: type[DeploymentColumns]
 
     @property
     def version_table(self) -> str:
@@ -159,6 +171,9 @@ def sql_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> SqlTables:
     class OutboxRow(OutboxColumns, Base):
         __tablename__ = f"{prefix}outbox"
 
+    class DeploymentRow(DeploymentColumns, Base):
+        __tablename__ = f"{prefix}deployment"
+
     # "At most one default per user", enforced by the database too: a partial unique index,
     # which both PostgreSQL and SQLite support. Listed here rather than in the mixin because
     # its WHERE clause needs the mapped column.
@@ -169,4 +184,4 @@ def sql_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> SqlTables:
         postgresql_where=PlatformConnectionRow.is_default,
         sqlite_where=PlatformConnectionRow.is_default,
     )
-    return SqlTables(prefix, Base.metadata, PlatformConnectionRow, UserSessionRow, OutboxRow)
+    return SqlTables(prefix, Base.metadata, PlatformConnectionRow, UserSessionRow, OutboxRow, DeploymentRow)

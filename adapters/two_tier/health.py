@@ -22,7 +22,12 @@ logger = logging.getLogger(__name__)
 
 @frozen
 class StorageHealth:
-    """A storage's state; ``None`` where a storage has no such thing (no breaker in memory)."""
+    """A storage's state; ``None`` where a storage has no such thing (no breaker in memory).
+
+    ``store`` says which stores these are (URLs without passwords); ``problems`` says, one
+    sentence each, why ``healthy`` is false: a store unreachable, unmigrated, read-only, not
+    Redis, or holding another routing key's data.
+    """
 
     storage: str
     healthy: bool
@@ -33,6 +38,8 @@ class StorageHealth:
     outbox_age_seconds: float | None = None
     live_sessions: int | None = None
     counters: Mapping[str, int] = field(factory=dict)
+    store: str | None = None
+    problems: tuple[str, ...] = ()
 
 
 class TwoTierHealth:
@@ -80,7 +87,9 @@ class TwoTierHealth:
             database_ok = False
         return StorageHealth(
             storage="two-tier",
-            healthy=database_ok,  # Redis down is degraded, not down: the database answers alone
+            # Whether the database answers; bootstrap's checks add Redis (down, it is unhealthy all the
+            # same: requests go on, on the database alone, but an operator must hear of it).
+            healthy=database_ok,
             redis_reachable=redis_ok,
             database_reachable=database_ok,
             breaker=self._guard.breaker.state.value,

@@ -287,7 +287,8 @@ def test_explicit_memory_bootstrap_touches_no_database():
         {"database_url": "sqlite:///x.db", "table_prefix": "Bad-Prefix"},
     ],
 )
-def test_bad_sql_configuration_is_a_clear_error(options: dict[str, object]):
+def test_bad_sql_configuration_is_a_clear_error(options: dict[str, object], monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("PLATFORM_SESSIONS_DATABASE_URL")  # bootstrap() reads it when no database is given
     with pytest.raises(InvalidInput):
         bootstrap(**options)  # type: ignore[arg-type]
 
