@@ -102,3 +102,9 @@ def test_the_token_is_found_in_a_multipart_form() -> None:
 def test_json_and_other_bodies_are_not_searched() -> None:
     assert not is_form("application/json")
     assert form_field("application/json", b'{"csrf_token": "x"}', "csrf_token") is None
+
+
+def test_a_cookie_change_never_shows_its_token() -> None:
+    from platform_sessions.entrypoints.web.handle import SetCookie as CookieChange
+
+    assert "s3cret" not in repr(CookieChange(token="s3cret", max_age=10))
