@@ -9,7 +9,7 @@ from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.events import SessionRotated
 from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
 from platform_sessions.domain.routing import RoutingKey, issue_token
-from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session import UserSession, new_csrf_token
 
 ATTEMPTS = 3
 
@@ -17,6 +17,9 @@ ATTEMPTS = 3
 @frozen
 class RotateSession:
     """Move a session to a fresh token, keeping its id, data and handle (defeats fixation).
+
+    The CSRF token is renewed with it: whatever leaked with the old cookie (a page cached
+    before a login, a token logged with it) is worth nothing after the rotation.
 
     Versioned like any update; on a conflict the session is re-read and the rotation retried.
     """
@@ -31,7 +34,7 @@ class RotateSession:
         for _ in range(ATTEMPTS):
             token = issue_token(self.routing_key, current.user_id)
             try:
-                rotated = self.sessions.rotate(current, token.digest)
+                rotated = self.sessions.rotate(current, token.digest, new_csrf_token())
             except ConcurrentUpdate:
                 fresh = self.sessions.get(current.token_digest)
                 if fresh is None:

@@ -37,6 +37,11 @@ class Unchanged(enum.Enum):
 UNCHANGED: Literal[Unchanged.UNCHANGED] = Unchanged.UNCHANGED
 
 
+def _redacted(_: object) -> str:
+    # A live credential never goes into a log line or a traceback through a repr.
+    return "'<redacted>'"
+
+
 def _read_only(value: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
     return MappingProxyType(dict(value))
 
@@ -86,7 +91,7 @@ class UserSession:
     last_seen_at: datetime
     absolute_expires_at: datetime
     version: int
-    csrf_token: str
+    csrf_token: str = field(repr=_redacted)
     client: ClientInfo = field(factory=ClientInfo)
     # A read-only view: a session read from a store cannot be changed behind the store's back.
     attributes: Mapping[str, JsonValue] = field(factory=dict, converter=_read_only)
@@ -162,9 +167,11 @@ class UserSession:
             updated = attrs.evolve(updated, csrf_token=changes.csrf_token)
         return attrs.evolve(updated, version=self.version + 1)
 
-    def rotated(self, new_digest: TokenDigest) -> UserSession:
-        """The same session under a new token, one version later."""
-        return attrs.evolve(self, token_digest=new_digest, version=self.version + 1)
+    def rotated(self, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
+        """The same session under a new token and a new CSRF token, one version later."""
+        return attrs.evolve(
+            self, token_digest=new_digest, csrf_token=new_csrf_token, version=self.version + 1
+        )
 
     def touched(self, seen_at: datetime) -> UserSession:
         """The session seen at ``seen_at``; never moves ``last_seen_at`` backwards."""

@@ -54,12 +54,12 @@ class InMemoryUserSessionRepository(UserSessionRepository):
             self._by_digest[stored.token_digest] = updated
             return updated
 
-    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
+    def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         with self._lock:
             stored = self._current(session)
             if new_digest in self._by_digest:
                 raise ConcurrentUpdate("a session with the new token already exists")
-            rotated = stored.rotated(new_digest)
+            rotated = stored.rotated(new_digest, new_csrf_token)
             del self._by_digest[stored.token_digest]
             self._by_digest[new_digest] = rotated
             return rotated

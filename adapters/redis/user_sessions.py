@@ -142,7 +142,7 @@ class RedisUserSessionRepository(UserSessionRepository):
             reply = self._update(keys=[self._keys.session(session.token_digest)], args=args)
         return self._versioned_result(reply, session.token_digest, session)
 
-    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
+    def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         old = session.token_digest
         if new_digest.routing_tag != old.routing_tag:
             # The new key must share the old one's slot; a different tag means the routing key
@@ -152,7 +152,14 @@ class RedisUserSessionRepository(UserSessionRepository):
         with redis_unavailable_as_store_error("rotating a session"):
             reply = self._rotate(
                 keys=[self._keys.session(old), self._keys.session(new_digest), index_key],
-                args=[session.session_id, session.version, session.version + 1, old.hex, new_digest.hex],
+                args=[
+                    session.session_id,
+                    session.version,
+                    session.version + 1,
+                    old.hex,
+                    new_digest.hex,
+                    new_csrf_token,
+                ],
             )
         if text(reply[0]) == "taken":
             raise ConcurrentUpdate("a session with the new token already exists")

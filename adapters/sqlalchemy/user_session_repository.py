@@ -66,10 +66,11 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         with self._statements("update a session") as statements:
             return statements.update(session, changes)
 
-    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
-        """The versioned UPDATE of the token digest; the old digest stops matching at once."""
+    def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
+        """The versioned UPDATE of the token digest and the CSRF token; the old digest stops
+        matching at once."""
         with self._statements("rotate a session's token") as statements:
-            return statements.rotate(session, new_digest)
+            return statements.rotate(session, new_digest, new_csrf_token)
 
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         """An UPDATE of ``last_seen_at`` and ``expires_at`` that only moves them forward."""

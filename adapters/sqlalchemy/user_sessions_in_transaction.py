@@ -92,9 +92,9 @@ class UserSessionsInTransaction:
         version = ?``; on zero rows, tells a lost race from a session that is gone."""
         return self._versioned_update(session, _changed_columns(changes))
 
-    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
-        """Move the session to ``new_digest``, versioned like :meth:`update`."""
-        return self._versioned_update(session, digest_values(new_digest))
+    def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
+        """Move the session to ``new_digest`` and ``new_csrf_token``, versioned like :meth:`update`."""
+        return self._versioned_update(session, {**digest_values(new_digest), "csrf_token": new_csrf_token})
 
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         """Move ``last_seen_at`` (and ``expires_at`` with it) forward, never back, version kept.

@@ -146,14 +146,15 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         # stands in (the database's may lag by the touch interval).
         return stored.touched(session.last_seen_at)
 
-    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
-        """The versioned UPDATE of the digest; Redis forgets the old one and gets the new."""
+    def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
+        """The versioned UPDATE of the digest and the CSRF token; Redis forgets the old digest
+        and gets the session, new CSRF token included, under the new one."""
         if new_digest.routing_tag != session.token_digest.routing_tag:
             raise InvalidInput("a rotated token must keep the routing tag of the session's user")
         now = self._clock.now()
         try:
             with self._database.transaction("rotate a session's token") as tx:
-                stored = tx.sessions.rotate(session, new_digest)
+                stored = tx.sessions.rotate(session, new_digest, new_csrf_token)
                 work: list[MirrorWork] = [RotateSession(ended(session), stored)]
                 entries = tx.outbox.add(outbox_entries(work), now)
         except ConcurrentUpdate:

@@ -60,9 +60,11 @@ class UserSessionRepository(abc.ABC):
         """
 
     @abc.abstractmethod
-    def rotate(self, session: UserSession, new_digest: TokenDigest) -> UserSession:
-        """Move the session to a new token digest, keeping its id and data, versioned like
-        :meth:`update`. The old digest stops resolving in the same step."""
+    def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
+        """Move the session to a new token digest and a new CSRF token, keeping its id and
+        data, versioned like :meth:`update`. The old digest stops resolving in the same step,
+        and the old CSRF token stops matching (a page rendered before the rotation, or a token
+        that leaked with the old cookie, is no use after it)."""
 
     @abc.abstractmethod
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:

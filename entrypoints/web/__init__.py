@@ -6,7 +6,8 @@ Framework-neutral (standard library only):
   session cookie per request, put the context and a :class:`SessionHandle` under
   :data:`CONTEXT_KEY` / :data:`HANDLE_KEY` in the environ or scope, check CSRF tokens, honour the
   ``X-Platform-Id`` override, and set or clear the cookie.
-- :class:`WebSettings`: cookie name, Secure, header and form field names.
+- :class:`WebSettings`: cookie name, Secure, header and form field names, form limits, the
+  origin check and its trusted origins.
 - :func:`require_session`, :func:`session_handle`, :func:`current_session` for plain WSGI code.
 
 Integrations, imported from their own modules so this package needs no web framework:

@@ -2,12 +2,15 @@
 
 It does per HTTP request what the WSGI middleware does (see ``wsgi.py``): resolve the cookie
 and the override header, answer refusals itself, put the context and a
-:class:`SessionHandle` into the scope (``keys.py``), check the CSRF token of unsafe requests of
-a session, and add the ``Set-Cookie`` header when the response starts. Other scope types
+:class:`SessionHandle` into the scope (``keys.py``), refuse unsafe requests from another
+origin, check the CSRF token of unsafe requests of a session, and add the ``Set-Cookie``
+header when the response starts. Other scope types
 (lifespan, websocket) pass through untouched.
 
 The library's calls are synchronous (a store round trip), so the middleware runs them in a
-worker thread with :func:`asyncio.to_thread` rather than block the event loop; it therefore
+worker thread with :func:`asyncio.to_thread` rather than block the event loop, and so does
+the search of a form body for the CSRF token (bounded, but up to ``max_form_bytes`` of
+parsing); it therefore
 needs an asyncio-based server (uvicorn, hypercorn, Starlette's test client). Handlers that
 change the session through the handle should be plain ``def`` endpoints (run in a thread by
 Starlette and FastAPI) or call it through ``asyncio.to_thread``.
@@ -22,11 +25,17 @@ from typing import Any
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
 from platform_sessions.entrypoints.web.cookies import read_cookie
-from platform_sessions.entrypoints.web.csrf import csrf_token_matches, is_unsafe_method
-from platform_sessions.entrypoints.web.form_field import form_field, is_form
+from platform_sessions.entrypoints.web.csrf import OVERRIDE_HEADERS, csrf_token_matches, is_unsafe_request
+from platform_sessions.entrypoints.web.form_field import FormUnreadable, form_field, is_form
 from platform_sessions.entrypoints.web.handle import SessionHandle
 from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
-from platform_sessions.entrypoints.web.refusals import Refusal, csrf_token_invalid
+from platform_sessions.entrypoints.web.origins import cross_origin, own_origin
+from platform_sessions.entrypoints.web.refusals import (
+    Refusal,
+    cross_origin_request,
+    csrf_token_invalid,
+    form_unreadable,
+)
 from platform_sessions.entrypoints.web.resolution import resolve_request
 from platform_sessions.entrypoints.web.settings import WebSettings
 
@@ -94,6 +103,10 @@ class AsgiSessionMiddleware:
             return
         settings = self.settings
         headers = scope_headers(scope)
+        checked = self._is_checked(scope, headers)
+        if checked and self._is_cross_origin(scope, headers):
+            await send_refusal(send, cross_origin_request())
+            return
         outcome = await asyncio.to_thread(
             resolve_request,
             self.sessions,
@@ -113,12 +126,12 @@ class AsgiSessionMiddleware:
         )
         scope[CONTEXT_KEY] = outcome.context
         scope[HANDLE_KEY] = handle
-        if (
-            outcome.context is not None
-            and is_unsafe_method(scope.get("method", "GET"))
-            and not self._is_exempt(scope)
-        ):
-            supplied, receive = await self._supplied_csrf_token(headers, receive)
+        if checked and outcome.context is not None:
+            try:
+                supplied, receive = await self._supplied_csrf_token(headers, receive)
+            except FormUnreadable as unreadable:
+                await send_refusal(send, form_unreadable(unreadable.reason))
+                return
             if not csrf_token_matches(outcome.context.csrf_token, supplied):
                 await send_refusal(send, csrf_token_invalid())
                 return
@@ -132,6 +145,29 @@ class AsgiSessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+    def _is_checked(self, scope: Scope, headers: dict[str, str]) -> bool:
+        """Whether the request is unsafe (method or override) on a route that is not exempt."""
+        unsafe = is_unsafe_request(
+            scope.get("method", "GET"),
+            (headers.get(name.lower()) for name in OVERRIDE_HEADERS),
+            bytes(scope.get("query_string", b"")).decode("latin-1"),
+        )
+        return unsafe and not self._is_exempt(scope)
+
+    def _is_cross_origin(self, scope: Scope, headers: dict[str, str]) -> bool:
+        if not self.settings.check_origin:
+            return False
+        host = headers.get("host")
+        server = scope.get("server")
+        if not host and server:
+            host = f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
+        return cross_origin(
+            sec_fetch_site=headers.get("sec-fetch-site"),
+            origin=headers.get("origin"),
+            own=own_origin(str(scope.get("scheme", "http")), host, secure=self.settings.secure),
+            trusted=self.settings.trusted_origins,
+        )
 
     def _is_exempt(self, scope: Scope) -> bool:
         if scope.get("path", "") in self._csrf_exempt_paths:
@@ -150,7 +186,12 @@ class AsgiSessionMiddleware:
         body = await _read_body(receive, self.settings.max_form_bytes, headers.get("content-length"))
         if body is None:
             return None, receive
-        return form_field(content_type, body, self.settings.csrf_form_field), _replaying(body, receive)
+        # Off the event loop: the search is linear and bounded, but up to max_form_bytes of it
+        # on the loop would hold up every other request of the worker meanwhile.
+        supplied = await asyncio.to_thread(
+            form_field, content_type, body, self.settings.csrf_form_field, self.settings.form_limits
+        )
+        return supplied, _replaying(body, receive)
 
 
 async def _read_body(receive: Receive, limit: int, declared_length: str | None) -> bytes | None:

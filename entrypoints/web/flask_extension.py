@@ -18,7 +18,14 @@ session::
         return redirect("/")
 
 ``csrf_exempt`` marks a view whose unsafe requests skip the CSRF check (a webhook, say);
-templates get ``csrf_token`` and ``session_context``.
+templates get ``platform_sessions_csrf_token`` and ``session_context``::
+
+    <input type="hidden" name="csrf_token" value="{{ platform_sessions_csrf_token }}">
+
+The template name is not ``csrf_token``: Flask-WTF's ``csrf_token()`` is a template global of
+that name, which a context variable would shadow. An application that also uses Flask-WTF
+renders both; as both default to the form field ``csrf_token``, it gives ours another one,
+``WebSettings(csrf_form_field="platform_sessions_csrf_token")``, and names the input so.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from platform_sessions.entrypoints.web.wsgi_access import session_handle
 
 EXTENSION_NAME = "platform_sessions"
 CSRF_EXEMPT_ATTRIBUTE = "_platform_sessions_csrf_exempt"
+# Not "csrf_token": that is Flask-WTF's template global, and a context variable would hide it.
+TEMPLATE_CSRF_TOKEN = "platform_sessions_csrf_token"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -67,7 +76,7 @@ class FlaskPlatformSessions:
             app.wsgi_app, self.sessions, settings=self.settings, csrf_exempt=_view_exemption(app)
         )
         app.extensions[EXTENSION_NAME] = self
-        app.context_processor(lambda: {"csrf_token": self.csrf_token, "session_context": self.context})
+        app.context_processor(lambda: {TEMPLATE_CSRF_TOKEN: self.csrf_token, "session_context": self.context})
 
     @property
     def handle(self) -> SessionHandle:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from attrs import frozen
+from attrs import field, frozen
 
 from platform_sessions.application.results import SwitchOutcome
 from platform_sessions.domain.attributes import JsonValue
@@ -19,7 +19,7 @@ from platform_sessions.entrypoints.facade import PlatformSessions
 class SetCookie:
     """Send the cookie with a new token, kept by the browser for ``max_age`` seconds."""
 
-    token: str
+    token: str = field(repr=False)  # a live credential: never in a log line or a traceback
     max_age: int
 
 

@@ -51,6 +51,24 @@ def csrf_token_invalid() -> Refusal:
     )
 
 
+def form_unreadable(reason: str) -> Refusal:
+    """400: the CSRF token was to come from the form body, which cannot be searched."""
+    return Refusal(
+        HTTPStatus.BAD_REQUEST,
+        "form_unreadable",
+        f"{reason}; send the session's CSRF token in the header instead",
+    )
+
+
+def cross_origin_request() -> Refusal:
+    """403: the browser says an unsafe request comes from another origin (Origin, Sec-Fetch-Site)."""
+    return Refusal(
+        HTTPStatus.FORBIDDEN,
+        "cross_origin_request",
+        "unsafe requests from another origin are refused (Origin / Sec-Fetch-Site)",
+    )
+
+
 def platform_not_found() -> Refusal:
     """404: the override header names no platform of this user (also another user's)."""
     return Refusal(HTTPStatus.NOT_FOUND, "platform_not_found", "no such platform connection for this session")

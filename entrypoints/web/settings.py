@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from attrs import field, frozen
 
 from platform_sessions.domain.errors import InvalidInput
+from platform_sessions.entrypoints.web.form_field import FormLimits
+from platform_sessions.entrypoints.web.origins import trusted_origin
 
 HOST_PREFIX = "__Host-"
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -29,9 +32,15 @@ def _form_field(_: object, __: object, value: str) -> None:
         raise InvalidInput("a form field name is 1 to 64 letters, digits, '_', '.' or '-'")
 
 
-def _positive(_: object, __: object, value: int) -> None:
+def _positive(_: object, attribute: object, value: int) -> None:
     if value < 1:
-        raise InvalidInput("max_form_bytes must be at least 1")
+        raise InvalidInput(f"{getattr(attribute, 'name', 'a limit')} must be at least 1")
+
+
+def _trusted_origins(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise InvalidInput("trusted_origins is a collection of origins, not one string")
+    return tuple(trusted_origin(value) for value in values)
 
 
 @frozen
@@ -50,6 +59,14 @@ class WebSettings:
       another platform than the session's active one); validated, never stored.
     - ``max_form_bytes``: the largest body searched for the CSRF form field; a bigger unsafe
       request must send the token in the header.
+    - ``max_form_parts``: the most parts (multipart) or fields (urlencoded) looked at before
+      the token is found; a body beyond it (or malformed) is answered 400.
+    - ``check_origin``: refuse unsafe requests that the browser says come from another origin
+      (``Sec-Fetch-Site``, ``Origin``), anonymous ones included (login CSRF). On by default;
+      off only for an application whose own pages live on another origin and cannot list it.
+    - ``trusted_origins``: other origins allowed to send unsafe requests, as
+      ``https://admin.example`` or ``https://*.example.com`` (any subdomain), like Django's
+      ``CSRF_TRUSTED_ORIGINS``. They still need the CSRF token.
     """
 
     cookie_name: str = field(default="platform_session", validator=_cookie_name)
@@ -58,6 +75,14 @@ class WebSettings:
     csrf_form_field: str = field(default="csrf_token", validator=_form_field)
     platform_header: str = field(default="X-Platform-Id", validator=_header_name)
     max_form_bytes: int = field(default=1024 * 1024, validator=_positive)
+    max_form_parts: int = field(default=1000, validator=_positive)
+    check_origin: bool = True
+    trusted_origins: tuple[str, ...] = field(default=(), converter=_trusted_origins)
+
+    @property
+    def form_limits(self) -> FormLimits:
+        """The limits of the CSRF form-field lookup."""
+        return FormLimits(max_parts=self.max_form_parts, max_urlencoded_fields=self.max_form_parts)
 
     @property
     def cookie_key(self) -> str:

@@ -2,11 +2,14 @@
 
 Per request:
 
+0. an unsafe request from another origin (see 4) is refused before any store is asked;
 1. read the session cookie and the override header; resolve them (``resolution.py``);
 2. a refusal (503 store unavailable, 404/403 bad override) is answered here, the app is not called;
 3. the context and a :class:`SessionHandle` go into the environ (``keys.py``);
-4. an unsafe request of a session must echo its CSRF token (header, else form field), unless
-   the route is exempt: 403 otherwise;
+4. an unsafe request (its method or a method override it carries) of a route that is not
+   exempt is refused 403 if the browser says it comes from another origin (``origins.py``),
+   anonymous or not; with a session it must echo the CSRF token (header, else form field):
+   403 otherwise, 400 if the form body cannot be searched;
 5. the application runs; when it starts its response, the handle's cookie change (new token,
    or cleared) is added as a ``Set-Cookie`` header.
 """
@@ -21,11 +24,17 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
 from platform_sessions.entrypoints.web.cookies import read_cookie
-from platform_sessions.entrypoints.web.csrf import csrf_token_matches, is_unsafe_method
-from platform_sessions.entrypoints.web.form_field import form_field, is_form
+from platform_sessions.entrypoints.web.csrf import OVERRIDE_HEADERS, csrf_token_matches, is_unsafe_request
+from platform_sessions.entrypoints.web.form_field import FormUnreadable, form_field, is_form
 from platform_sessions.entrypoints.web.handle import SessionHandle
 from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
-from platform_sessions.entrypoints.web.refusals import Refusal, csrf_token_invalid
+from platform_sessions.entrypoints.web.origins import cross_origin, own_origin
+from platform_sessions.entrypoints.web.refusals import (
+    Refusal,
+    cross_origin_request,
+    csrf_token_invalid,
+    form_unreadable,
+)
 from platform_sessions.entrypoints.web.resolution import resolve_request
 from platform_sessions.entrypoints.web.settings import WebSettings
 
@@ -72,6 +81,9 @@ class SessionMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         settings = self.settings
+        checked = self._is_checked(environ)
+        if checked and self._is_cross_origin(environ):
+            return refuse(cross_origin_request(), start_response)
         outcome = resolve_request(
             self.sessions,
             read_cookie(environ.get("HTTP_COOKIE"), settings.cookie_key),
@@ -88,13 +100,13 @@ class SessionMiddleware:
         )
         environ[CONTEXT_KEY] = outcome.context
         environ[HANDLE_KEY] = handle
-        if (
-            outcome.context is not None
-            and is_unsafe_method(environ.get("REQUEST_METHOD", "GET"))
-            and not self._is_exempt(environ)
-            and not csrf_token_matches(outcome.context.csrf_token, self._supplied_csrf_token(environ))
-        ):
-            return refuse(csrf_token_invalid(), start_response)
+        if checked and outcome.context is not None:
+            try:
+                supplied = self._supplied_csrf_token(environ)
+            except FormUnreadable as unreadable:
+                return refuse(form_unreadable(unreadable.reason), start_response)
+            if not csrf_token_matches(outcome.context.csrf_token, supplied):
+                return refuse(csrf_token_invalid(), start_response)
 
         def start_with_cookie(
             status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None
@@ -105,6 +117,28 @@ class SessionMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookie)
+
+    def _is_checked(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request is unsafe (method or override) on a route that is not exempt."""
+        unsafe = is_unsafe_request(
+            environ.get("REQUEST_METHOD", "GET"),
+            (environ_header(environ, name) for name in OVERRIDE_HEADERS),
+            environ.get("QUERY_STRING", ""),
+        )
+        return unsafe and not self._is_exempt(environ)
+
+    def _is_cross_origin(self, environ: WSGIEnvironment) -> bool:
+        if not self.settings.check_origin:
+            return False
+        host = environ.get("HTTP_HOST")
+        if not host and environ.get("SERVER_NAME"):
+            host = f"{environ['SERVER_NAME']}:{environ.get('SERVER_PORT', '')}".rstrip(":")
+        return cross_origin(
+            sec_fetch_site=environ_header(environ, "Sec-Fetch-Site"),
+            origin=environ_header(environ, "Origin"),
+            own=own_origin(environ.get("wsgi.url_scheme", "http"), host, secure=self.settings.secure),
+            trusted=self.settings.trusted_origins,
+        )
 
     def _is_exempt(self, environ: WSGIEnvironment) -> bool:
         if environ.get("PATH_INFO", "") in self._csrf_exempt_paths:
@@ -127,4 +161,6 @@ class SessionMiddleware:
         # The application reads the form again: hand it the same bytes.
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return form_field(environ.get("CONTENT_TYPE"), body, self.settings.csrf_form_field)
+        return form_field(
+            environ.get("CONTENT_TYPE"), body, self.settings.csrf_form_field, self.settings.form_limits
+        )

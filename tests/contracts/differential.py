@@ -12,7 +12,7 @@ from platform_sessions.domain.errors import PlatformSessionsError
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UserSessionRepository
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session import SessionChanges, UserSession, new_csrf_token
 from tests.builders import ROUTING_KEY, a_session
 
 USERS = ("alice", "bob")
@@ -58,8 +58,8 @@ def run_random_operations(
             elif choice < 0.6:
                 name, calls = "touch", (lambda r, s=read, t=now: r.touch(s, t))
             elif choice < 0.7:
-                digest = issue_token(ROUTING_KEY, read.user_id).digest
-                name, calls = "rotate", (lambda r, s=read, d=digest: r.rotate(s, d))
+                digest, csrf = issue_token(ROUTING_KEY, read.user_id).digest, new_csrf_token()
+                name, calls = "rotate", (lambda r, s=read, d=digest, c=csrf: r.rotate(s, d, c))
             elif choice < 0.8:
                 name, calls = "delete", (lambda r, s=read: r.delete(s))
             elif choice < 0.85:

@@ -11,7 +11,7 @@ from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWorkFactory, UserSessionRepository
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session import SessionChanges, UserSession, new_csrf_token
 from tests.builders import ROUTING_KEY, a_session
 from tests.contracts.differential import run_random_operations
 
@@ -176,30 +176,43 @@ class UserSessionRepositoryContract:
     def test_a_rotation_moves_the_session_to_the_new_digest(self, repository, new_session):
         session = self._stored(repository, new_session(attributes={"k": "v"}))
         new_digest = issue_token(ROUTING_KEY, session.user_id).digest
-        rotated = repository.rotate(session, new_digest)
+        rotated = repository.rotate(session, new_digest, new_csrf_token())
         assert repository.get(session.token_digest) is None
         assert repository.get(new_digest) == rotated
         assert rotated.session_id == session.session_id
         assert rotated.attributes == {"k": "v"}
         assert rotated.version == session.version + 1
 
+    def test_a_rotation_stores_the_new_csrf_token(self, repository, new_session):
+        session = self._stored(repository, new_session())
+        new_digest, csrf = issue_token(ROUTING_KEY, session.user_id).digest, new_csrf_token()
+        rotated = repository.rotate(session, new_digest, csrf)
+        assert rotated.csrf_token == csrf != session.csrf_token
+        stored = repository.get(new_digest)
+        assert stored is not None
+        assert stored.csrf_token == csrf
+        # and it stays: a later versioned change keeps it
+        updated = repository.update(stored, SessionChanges(active_platform_id="p2"))
+        assert updated.csrf_token == csrf
+
     def test_a_rotation_with_a_stale_version_fails(self, repository, new_session):
         session = self._stored(repository, new_session())
         repository.update(session, SessionChanges(active_platform_id="p2"))
         with pytest.raises(ConcurrentUpdate):
-            repository.rotate(session, issue_token(ROUTING_KEY, session.user_id).digest)
+            repository.rotate(session, issue_token(ROUTING_KEY, session.user_id).digest, new_csrf_token())
 
     def test_a_rotation_of_a_deleted_session_never_recreates_it(self, repository, new_session):
         session = self._stored(repository, new_session())
         repository.delete(session)
         new_digest = issue_token(ROUTING_KEY, session.user_id).digest
         with pytest.raises(SessionNotFound):
-            repository.rotate(session, new_digest)
+            repository.rotate(session, new_digest, new_csrf_token())
         assert repository.get(new_digest) is None
 
     def test_a_rotated_session_is_still_listed_and_deletable(self, repository, new_session, clock):
         session = self._stored(repository, new_session())
-        rotated = repository.rotate(session, issue_token(ROUTING_KEY, session.user_id).digest)
+        new_digest = issue_token(ROUTING_KEY, session.user_id).digest
+        rotated = repository.rotate(session, new_digest, new_csrf_token())
         assert [s.session_id for s in repository.list_for_user("alice", clock.now())] == [session.session_id]
         assert repository.delete(rotated)
         assert repository.list_for_user("alice", clock.now()) == []

@@ -13,7 +13,7 @@ import pytest
 
 from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import SessionChanges
+from platform_sessions.domain.session import SessionChanges, new_csrf_token
 from tests.builders import ROUTING_KEY, a_platform, a_session
 from tests.contracts.platform_directory import save
 
@@ -52,7 +52,7 @@ def test_an_undecodable_session_is_not_found_and_logged_without_the_token(
     with pytest.raises(SessionNotFound):
         world.repository.update(session, SessionChanges(active_platform_id="p2"))
     with pytest.raises(SessionNotFound):
-        world.repository.rotate(session, issue_token(ROUTING_KEY, "alice").digest)
+        world.repository.rotate(session, issue_token(ROUTING_KEY, "alice").digest, new_csrf_token())
     assert world.repository.list_for_user("alice", clock.now()) == []
 
     assert caplog.records, "an undecodable payload is logged"

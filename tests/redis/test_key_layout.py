@@ -18,7 +18,7 @@ from platform_sessions.adapters.redis import (
 )
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import SessionChanges
+from platform_sessions.domain.session import SessionChanges, new_csrf_token
 from tests.builders import ROUTING_KEY, a_platform, a_session
 from tests.contracts.platform_directory import save
 from tests.redis.legs import everything_stored
@@ -170,4 +170,4 @@ def test_a_rotation_must_keep_the_routing_tag(repository, clock, policy):
     session = a_session(user_id=USER, now=clock.now(), policy=policy)
     repository.create(session, max_sessions=10)
     with pytest.raises(InvalidInput):
-        repository.rotate(session, issue_token(ROUTING_KEY, "someone else").digest)
+        repository.rotate(session, issue_token(ROUTING_KEY, "someone else").digest, new_csrf_token())

@@ -21,7 +21,7 @@ from platform_sessions.adapters.redis import (
 )
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import SessionChanges
+from platform_sessions.domain.session import SessionChanges, new_csrf_token
 from tests.builders import ROUTING_KEY, a_session
 
 SLACK = timedelta(seconds=5)
@@ -73,7 +73,7 @@ def test_updates_and_rotations_keep_the_ttl(world, clock, policy):
     updated = world.repository.update(session, SessionChanges(active_platform_id="p2"))
     assert _about(_ttl(world.client, world.keys.session(session.token_digest)), timedelta(minutes=10))
     new_digest = issue_token(ROUTING_KEY, "alice").digest
-    world.repository.rotate(updated, new_digest)
+    world.repository.rotate(updated, new_digest, new_csrf_token())
     assert _about(_ttl(world.client, world.keys.session(new_digest)), timedelta(minutes=10))
 
 

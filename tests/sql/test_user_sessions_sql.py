@@ -18,7 +18,7 @@ from platform_sessions.adapters.sqlalchemy import (
     session_factory,
 )
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import SessionChanges
+from platform_sessions.domain.session import SessionChanges, new_csrf_token
 from tests.builders import ROUTING_KEY, a_session
 from tests.sql.databases import SqlDatabase
 
@@ -98,7 +98,7 @@ def test_a_touch_keeps_the_version_and_never_goes_back(repository, clock, policy
 def test_the_old_token_of_a_rotated_session_can_neither_touch_nor_delete_it(repository, clock, policy):
     session = a_session(now=clock.now(), policy=policy)
     repository.create(session, max_sessions=5)
-    rotated = repository.rotate(session, issue_token(ROUTING_KEY, session.user_id).digest)
+    rotated = repository.rotate(session, issue_token(ROUTING_KEY, session.user_id).digest, new_csrf_token())
     assert repository.touch(session, clock.advance(timedelta(minutes=5))) is None
     assert repository.delete(session) is False
     assert repository.get(rotated.token_digest) == rotated

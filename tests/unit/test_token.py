@@ -37,6 +37,21 @@ def test_a_token_never_shows_in_its_repr():
     assert str(token).split(".")[1] not in repr(token)
 
 
+def test_no_credential_shows_in_the_repr_of_a_started_session():
+    from platform_sessions.entrypoints import bootstrap
+
+    with bootstrap(storage="memory") as sessions:
+        started = sessions.start_session("alice")
+        rotated = sessions.rotate(started.token.value)
+        for value in (started, started.context, started.context.session, rotated, rotated.session):
+            text = repr(value)
+            assert started.token.value.split(".")[1] not in text
+            assert started.context.csrf_token not in text
+            assert rotated.session.csrf_token not in text
+            assert rotated.token.value.split(".")[1] not in text
+        assert "csrf_token='<redacted>'" in repr(started.context.session)
+
+
 def test_routing_tags_depend_on_the_key_and_do_not_show_the_user():
     other_key = RoutingKey(b"another-key-of-enough-length!!")
     assert ROUTING_KEY.tag_for("alice") == ROUTING_KEY.tag_for("alice")

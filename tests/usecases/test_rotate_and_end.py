@@ -21,6 +21,7 @@ def test_rotation_gives_a_new_token_for_the_same_session(world):
     assert context.handle == started.context.handle
     assert context.attributes == {"role": "admin"}
     assert context.platform == started.context.platform
+    assert context.csrf_token != started.context.csrf_token  # a leaked old one is worth nothing
     assert [e.session_handle for e in world.events(SessionRotated)] == [started.context.handle]
 
 

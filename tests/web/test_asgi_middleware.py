@@ -61,8 +61,12 @@ def test_override_rotation_and_logout(client: TestClient, alice: Alice, clock: M
 
     old = client.cookies[COOKIE]
     clock.advance(timedelta(minutes=10))
-    rotated = SetCookie.parse(client.post("/rotate", headers={"X-CSRF-Token": csrf}).headers["set-cookie"])
+    rotation = client.post("/rotate", headers={"X-CSRF-Token": csrf})
+    rotated = SetCookie.parse(rotation.headers["set-cookie"])
     assert rotated.value != old
+    assert rotation.json()["csrf_token"] != csrf  # renewed with the token: the old one is refused
+    assert client.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 403
+    csrf = rotation.json()["csrf_token"]
     assert rotated.attributes["max-age"] == str(
         int((timedelta(days=7) - timedelta(minutes=10)).total_seconds())
     )

@@ -102,3 +102,42 @@ def test_the_token_is_found_in_a_multipart_form() -> None:
 def test_json_and_other_bodies_are_not_searched() -> None:
     assert not is_form("application/json")
     assert form_field("application/json", b'{"csrf_token": "x"}', "csrf_token") is None
+
+
+def test_a_cookie_change_never_shows_its_token() -> None:
+    from platform_sessions.entrypoints.web.handle import SetCookie as CookieChange
+
+    assert "s3cret" not in repr(CookieChange(token="s3cret", max_age=10))
+
+
+def test_the_multipart_parser_is_imported_only_when_a_multipart_body_is_searched() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from platform_sessions.entrypoints.web import SessionMiddleware\n"
+        "from platform_sessions.entrypoints.web.form_field import form_field\n"
+        "assert 'multipart' not in sys.modules\n"
+        "form_field('application/x-www-form-urlencoded', b'a=1', 'csrf_token')\n"
+        "assert 'multipart' not in sys.modules\n"
+        "form_field('multipart/form-data; boundary=b', b'--b--', 'csrf_token')\n"
+        "assert 'multipart' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_limits_turn_a_body_beyond_them_into_a_clear_error() -> None:
+    from platform_sessions.entrypoints.web.form_field import FormLimits, FormUnreadable
+
+    few = FormLimits(max_parts=2, max_urlencoded_fields=2)
+    part = b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n'
+    with pytest.raises(FormUnreadable):
+        form_field("multipart/form-data; boundary=b", part * 3 + b"--b--\r\n", "csrf_token", few)
+    with pytest.raises(FormUnreadable):
+        form_field("application/x-www-form-urlencoded", b"a=1&b=2&c=3", "csrf_token", few)
+    with pytest.raises(FormUnreadable):
+        form_field("multipart/form-data", part, "csrf_token")  # no boundary
+    # The token found before a limit is reached is found: the rest is the application's.
+    token_first = b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ntok\r\n' + part * 5
+    assert form_field("multipart/form-data; boundary=b", token_first, "csrf_token", few) == "tok"

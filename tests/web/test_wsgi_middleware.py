@@ -181,7 +181,12 @@ def test_rotation_replaces_the_cookie_and_the_old_token_stops_working(
     new = client.get_cookie(COOKIE, domain="app.example")
     assert new is not None
     assert new.value != old.value
-    assert client.get("/", base_url=BASE).get_json()["user"] == "alice"
+    after = client.get("/", base_url=BASE).get_json()
+    assert after["user"] == "alice"
+    assert after["csrf_token"] != csrf  # the CSRF token is renewed with the cookie
+    assert client.post("/change", base_url=BASE, headers={"X-CSRF-Token": csrf}).status_code == 403
+    renewed = {"X-CSRF-Token": after["csrf_token"]}
+    assert client.post("/change", base_url=BASE, headers=renewed).status_code == 200
     stale = client_for(sessions)
     stale.set_cookie(COOKIE, old.value, domain="app.example")
     assert stale.get("/", base_url=BASE).get_json()["user"] is None
