@@ -13,7 +13,12 @@ from platform_sessions.domain.session import UserSession
 
 @frozen
 class EndSession:
-    """Log out: delete the session; its token stops resolving at once, everywhere."""
+    """Log out: end the session by its stable id; its token stops resolving at once, everywhere.
+
+    ``session`` is the session as this request resolved it (or a sessions page listed it): a
+    concurrent request that rotated its token since does not save it, and the rotated token
+    stops resolving too (see :meth:`UserSessionRepository.delete`).
+    """
 
     sessions: UserSessionRepository
     publisher: EventPublisher

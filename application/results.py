@@ -22,8 +22,10 @@ class StartedSession:
 class SwitchOutcome:
     """The result of a platform switch.
 
-    ``changed`` is false when the platform was already active (a double click): nothing was
-    written. ``new_token`` is set when the policy rotates the token on switch.
+    ``session`` is the session as stored once the switch was decided: the one written, or,
+    when ``changed`` is false (the platform was already active: a double click, or another
+    request switched first), the stored session that decision was made on, never an older copy.
+    ``new_token`` is set when the policy rotates the token on switch.
     """
 
     session: UserSession

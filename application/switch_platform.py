@@ -39,8 +39,11 @@ class SwitchPlatform:
     3. Publish :class:`PlatformSwitched`; rotate the token if the policy says so.
 
     Switching to the platform already active writes nothing, commits nothing and says so
-    (``changed=False``), so a double click is harmless. ``session`` is the session as this
-    request resolved it: passing it in, rather than a token, saves a read.
+    (``changed=False``), so a double click is harmless. "Already active" is decided on the
+    session as stored (read again, in the unit of work, when the caller's copy shows the
+    target already active), and the outcome carries that session. ``session`` is the session
+    as this request resolved it: passing it in, rather than a token, saves a read whenever the
+    switch changes something.
     """
 
     sessions: UserSessionRepository
@@ -60,11 +63,14 @@ class SwitchPlatform:
                 return None
             return SessionChanges(active_platform_id=platform_id)
 
-        previous = session.active_platform_id
         with self.uow_factory() as uow:
-            switched = update_with_retry(self.sessions, session, plan, within=uow)
-            if switched is None:
-                return SwitchOutcome(session=session, changed=False)  # leaving rolls back: nothing
+            update = update_with_retry(self.sessions, session, plan, within=uow)
+            if not update.changed:
+                # Decided on the stored session (re-read in this unit of work if the caller's
+                # copy already showed the target), which is what the outcome carries: never the
+                # caller's copy, which may predate a switch another request was told succeeded.
+                return SwitchOutcome(session=update.session, changed=False)  # leaving rolls back
+            switched = update.session
             now = self.clock.now()
             uow.platforms.stamp_last_used(platform_id, now)
             uow.commit()
@@ -73,7 +79,7 @@ class SwitchPlatform:
                 user_id=switched.user_id,
                 occurred_at=now,
                 session_handle=switched.handle,
-                from_platform_id=previous,
+                from_platform_id=update.decided_on.active_platform_id,  # as it was, not as read
                 to_platform_id=platform_id,
             )
         )

@@ -39,7 +39,8 @@ class InMemoryUserSessionRepository(UserSessionRepository):
             self._by_digest[session.token_digest] = session
             return evicted
 
-    def get(self, digest: TokenDigest) -> UserSession | None:
+    def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
+        """Every write here is at once, so every read sees the latest: ``within`` changes nothing."""
         with self._lock:
             return self._by_digest.get(digest)
 
@@ -77,6 +78,12 @@ class InMemoryUserSessionRepository(UserSessionRepository):
         with self._lock:
             stored = self._by_digest.get(session.token_digest)
             if stored is None or stored.session_id != session.session_id:
+                # Rotated since it was read (or gone): the session is found by its id.
+                stored = next(
+                    (s for s in self._user_sessions(session.user_id) if s.session_id == session.session_id),
+                    None,
+                )
+            if stored is None:
                 return False
             del self._by_digest[stored.token_digest]
             return True

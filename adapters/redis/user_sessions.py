@@ -92,7 +92,8 @@ class RedisUserSessionRepository(UserSessionRepository):
             declared = [text(member) for member in reply[1]]
         raise ConcurrentUpdate(f"the user's sessions kept changing under {DECLARE_ATTEMPTS} attempts")
 
-    def get(self, digest: TokenDigest) -> UserSession | None:
+    def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
+        """``within`` changes nothing: every write here is at once, so every read is the record."""
         key = self._keys.session(digest)
         try:
             with redis_unavailable_as_store_error("reading a session"):
@@ -187,13 +188,27 @@ class RedisUserSessionRepository(UserSessionRepository):
         return self._decode_or_none(raw, session.token_digest, key) if raw else None
 
     def delete(self, session: UserSession) -> bool:
+        """By the session's id: one script under the token the caller knows; if a rotation
+        moved the session since, the script asks for the user's index members and runs once
+        more declaring their hashes (as :meth:`delete_all_for_user` does)."""
         digest = session.token_digest
-        index_key = self._keys.index(digest.routing_tag, self._keys.label_for(session.user_id))
-        with redis_unavailable_as_store_error("deleting a session"):
-            deleted = self._delete(
-                keys=[self._keys.session(digest), index_key], args=[session.session_id, digest.hex]
-            )
-        return bool(deleted)
+        tag = digest.routing_tag
+        index_key = self._keys.index(tag, self._keys.label_for(session.user_id))
+        declared: list[str] = []
+        for _ in range(DECLARE_ATTEMPTS):
+            with redis_unavailable_as_store_error("deleting a session"):
+                reply = self._delete(
+                    keys=[
+                        self._keys.session(digest),
+                        index_key,
+                        *(self._keys.session_in(tag, m) for m in declared),
+                    ],
+                    args=[session.session_id, digest.hex, *declared],
+                )
+            if text(reply[0]) == "ok":
+                return bool(int(reply[1]))
+            declared = [m for m in (text(member) for member in reply[1]) if m != digest.hex]
+        raise ConcurrentUpdate(f"the user's sessions kept changing under {DECLARE_ATTEMPTS} attempts")
 
     # a user's sessions
 

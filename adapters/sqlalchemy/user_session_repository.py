@@ -45,8 +45,16 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         with self._statements("store a new session") as statements:
             return statements.create(session, max_sessions=max_sessions)
 
-    def get(self, digest: TokenDigest) -> UserSession | None:
-        """One lookup on the unique token digest index."""
+    def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
+        """One lookup on the unique token digest index: in ``within``'s transaction if it is a
+        :class:`SqlAlchemyUnitOfWork` on this ``sessionmaker`` (no second connection), else in
+        a short read-only one."""
+        joined = joinable(within, self._sessions)
+        if joined is not None:
+            with translated_errors("read a session"):
+                return UserSessionsInTransaction(joined.database_session, self._tables, self._policy).get(
+                    digest
+                )
         with self._statements("read a session", read_only=True) as statements:
             return statements.get(digest)
 
@@ -78,9 +86,9 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
             return statements.touch(session, seen_at)
 
     def delete(self, session: UserSession) -> bool:
-        """A DELETE by id and token digest."""
+        """One ``DELETE ... WHERE session_id = ?``: by the stable id, whatever the token now."""
         with self._statements("delete a session") as statements:
-            return statements.delete(session)
+            return statements.delete(session) is not None
 
     def list_for_user(self, user_id: UserId, now: datetime) -> Sequence[UserSession]:
         """One query on the ``user_id`` index, live rows only, most recently seen first."""

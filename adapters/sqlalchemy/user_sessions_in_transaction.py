@@ -30,7 +30,7 @@ from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.session import SessionChanges, Unchanged, UserSession
-from platform_sessions.domain.token import TokenDigest
+from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 logger = logging.getLogger(__name__)
 
@@ -118,15 +118,26 @@ class UserSessionsInTransaction:
             touched = self._session.scalars(self._select().where(*of_this_token)).one_or_none()
         return self._decoded(touched)
 
-    def delete(self, session: UserSession) -> bool:
-        """Delete the session if this token still is its token; ``False`` if there was none."""
+    def delete(self, session: UserSession) -> TokenDigest | None:
+        """Delete the session by its id, whatever token it has now (a rotation since it was
+        read does not save it). Returns the digest of that token (the caller's own if the
+        stored one cannot be read), or ``None`` if there was no such session."""
         rows = self._rows
-        result = self._session.execute(
+        deleted = self._session.execute(
             delete(rows)
-            .where(rows.session_id == session.session_id, rows.token_digest == session.token_digest.hex)
+            .where(rows.session_id == session.session_id)
+            .returning(rows.token_digest, rows.token_routing_tag)
             .execution_options(**_NO_SYNC)
-        )
-        return _rowcount(result) > 0
+        ).one_or_none()
+        if deleted is None:
+            return None
+        try:
+            return TokenDigest(deleted.token_digest, RoutingTag(deleted.token_routing_tag))
+        except (ValueError, TypeError) as error:
+            logger.warning(
+                "user session record %s had an unreadable token digest: %s", session.session_id, error
+            )
+            return session.token_digest
 
     def list_for_user(self, user_id: UserId, now: datetime) -> list[UserSession]:
         """The user's sessions live at ``now``, most recently seen first (one indexed query)."""

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from platform_sessions.adapters.redis import RedisUserSessionRepository
+from platform_sessions.adapters.redis.session_mirror import EndedSession
 from platform_sessions.adapters.sqlalchemy import translated_errors
 from platform_sessions.adapters.two_tier.change_recorder import ChangeRecorder
 from platform_sessions.adapters.two_tier.database import (
@@ -164,14 +165,20 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         return stored.touched(seen or session.last_seen_at)
 
     def delete(self, session: UserSession) -> bool:
-        """DELETE; Redis forgets the digest (and keeps a tombstone) whatever the database had."""
+        """DELETE by the session's id; Redis forgets (with a tombstone each) the digest the
+        caller knew and, if a rotation moved the session since, the one it had when deleted,
+        whatever the database had. Digests in between were forgotten by their rotations."""
         now = self._clock.now()
-        work: list[MirrorWork] = [ForgetSessions(session.user_id, (ended(session),))]
         with self._database.transaction("delete a session") as tx:
-            deleted = tx.sessions.delete(session)
+            current = tx.sessions.delete(session)
+            forgotten = [ended(session)]
+            if current is not None and current != session.token_digest:
+                # The absolute deadline is the session's own: a rotation keeps it.
+                forgotten.append(EndedSession(current, session.absolute_expires_at))
+            work: list[MirrorWork] = [ForgetSessions(session.user_id, tuple(forgotten))]
             entries = tx.outbox.add(outbox_entries(work), now)
         self._recorder.after_commit(work, entries, now)
-        return deleted
+        return current is not None
 
     def delete_all_for_user(self, user_id: UserId, *, keep: SessionId | None = None) -> Sequence[UserSession]:
         """One DELETE ... RETURNING; Redis forgets each deleted digest."""
@@ -188,8 +195,17 @@ class TwoTierUserSessionRepository(UserSessionRepository):
 
     # reads and touches: Redis first
 
-    def get(self, digest: TokenDigest) -> UserSession | None:
-        """Redis if it has it, else the database (as stored there)."""
+    def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
+        """Redis if it has it, else the database (as stored there).
+
+        ``within`` a SQL unit of work on this database, the database alone, in its
+        transaction: the record writes are decided on (Redis may trail it by a failed mirror
+        write, see architecture.md, "The staleness bound"), with no second connection.
+        """
+        joined = self._database.joined(within)
+        if joined is not None:
+            with translated_errors("read a session"):
+                return joined.statements.sessions.get(digest)
         try:
             found = self._guard.call("reading a session", lambda: self._redis.get(digest))
         except RedisSkipped:

@@ -35,10 +35,19 @@ class UserSessionRepository(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get(self, digest: TokenDigest) -> UserSession | None:
+    def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
         """The session whose token has this digest, or ``None``.
 
         A stored record that cannot be decoded is logged and reported as ``None``.
+
+        With ``within``, the answer is the record the storage decides writes on, as it stands
+        in that unit of work: it reflects every write acknowledged before the call, and the
+        unit of work's own (not yet committed) ones. A storage whose durable session records
+        live in that unit of work's database reads them there, in its transaction (skipping a
+        faster copy that may lag, such as a cache); others read as without it, since their
+        every read already is that record. A use case that decides "nothing to do" reads this
+        way, so the decision never rests on state older than a write another request was told
+        succeeded.
         """
 
     @abc.abstractmethod
@@ -76,7 +85,17 @@ class UserSessionRepository(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, session: UserSession) -> bool:
-        """Delete the session; ``False`` if it was already gone."""
+        """End the session whose stable id is ``session.session_id``, under whatever token it
+        has now; ``False`` if no session with that id is left (already ended, evicted, purged).
+
+        ``session`` is the session as the caller read it, at any version and under any token
+        it has had: a concurrent request that updated or rotated it since does not save it (a
+        logout must not lose a race with a rotation). Afterwards no token the session ever had
+        resolves, and nothing brings it back: a store that keeps copies (a cache, a mirror)
+        forgets every one of them, and an update, rotation or touch of it fails or does nothing.
+        Atomic: a rotation racing with it either happened before (and its new token is ended
+        too) or fails with :class:`SessionNotFound`.
+        """
 
     @abc.abstractmethod
     def list_for_user(self, user_id: UserId, now: datetime) -> Sequence[UserSession]:

@@ -118,11 +118,13 @@ class SessionHandle:
     def switch_platform(self, platform_id: PlatformId) -> SwitchOutcome:
         """Make ``platform_id`` the session's active platform (validated like any switch).
 
-        If the policy rotates tokens on a switch, the new token goes into the cookie.
+        If the policy rotates tokens on a switch, the new token goes into the cookie. The
+        handle's context follows the outcome's session, also when nothing changed because
+        another request had switched first (the context then is as stored, not as resolved).
         """
         context = self._require()
         outcome = self._sessions.switch_platform(context, platform_id)
-        if outcome.changed:
+        if outcome.changed or outcome.session != context.session:
             platforms = self._sessions.list_platforms(context.user_id)
             platform = next((p for p in platforms if p.id == platform_id), None)
             self._context = SessionContext(outcome.session, platform)

@@ -225,6 +225,63 @@ class UserSessionRepositoryContract:
         assert repository.delete(session) is False
         assert repository.get(session.token_digest) is None
 
+    def test_delete_ends_the_session_under_the_token_a_rotation_gave_it(self, repository, new_session, clock):
+        session = self._stored(repository, new_session())
+        new_digest = issue_token(ROUTING_KEY, session.user_id).digest
+        rotated = repository.rotate(session, new_digest)
+        assert repository.delete(session) is True  # read before the rotation: the same session
+        assert repository.get(session.token_digest) is None
+        assert repository.get(new_digest) is None
+        assert repository.list_for_user("alice", clock.now()) == []
+        assert repository.delete(session) is False
+        assert repository.delete(rotated) is False
+        with pytest.raises(SessionNotFound):
+            repository.update(rotated, SessionChanges(active_platform_id="p2"))
+        assert repository.touch(rotated, clock.advance(timedelta(minutes=5))) is None
+        assert repository.get(new_digest) is None
+
+    def test_delete_ends_the_session_whatever_rotations_and_updates_came_since(
+        self, repository, new_session, clock
+    ):
+        session = self._stored(repository, new_session())
+        others = [self._stored(repository, new_session()) for _ in range(2)]
+        current, digests = session, [session.token_digest]
+        for _ in range(3):
+            current = repository.update(current, SessionChanges(attributes={"v": current.version}))
+            current = repository.rotate(current, issue_token(ROUTING_KEY, session.user_id).digest)
+            digests.append(current.token_digest)
+        assert repository.delete(session) is True
+        assert all(repository.get(digest) is None for digest in digests)
+        listed = sorted(s.session_id for s in repository.list_for_user("alice", clock.now()))
+        assert listed == sorted(s.session_id for s in others)  # the user's other sessions stay
+        assert all(repository.get(s.token_digest) == s for s in others)
+
+    # a read within a unit of work
+
+    def test_a_read_within_a_unit_of_work_sees_every_committed_write(
+        self, repository, uow_factory, new_session
+    ):
+        session = self._stored(repository, new_session(active_platform_id="p1"))
+        winner = repository.update(session, SessionChanges(active_platform_id="p2"))
+        with uow_factory() as uow:
+            assert repository.get(session.token_digest, within=uow) == winner
+            mine = repository.update(winner, SessionChanges(active_platform_id="p3"), within=uow)
+            assert repository.get(session.token_digest, within=uow) == mine  # and its own
+            uow.commit()
+        assert repository.get(session.token_digest) == mine
+
+    def test_a_read_within_a_unit_of_work_of_a_deleted_or_rotated_session_finds_nothing(
+        self, repository, uow_factory, new_session
+    ):
+        ended = self._stored(repository, new_session())
+        moved = self._stored(repository, new_session())
+        repository.delete(ended)
+        rotated = repository.rotate(moved, issue_token(ROUTING_KEY, moved.user_id).digest)
+        with uow_factory() as uow:
+            assert repository.get(ended.token_digest, within=uow) is None
+            assert repository.get(moved.token_digest, within=uow) is None
+            assert repository.get(rotated.token_digest, within=uow) == rotated
+
     # a user's sessions
 
     def test_listing_gives_the_users_live_sessions_most_recent_first(self, repository, new_session, clock):

@@ -95,13 +95,16 @@ def test_a_touch_keeps_the_version_and_never_goes_back(repository, clock, policy
     assert touched.version == session.version
 
 
-def test_the_old_token_of_a_rotated_session_can_neither_touch_nor_delete_it(repository, clock, policy):
+def test_the_old_token_of_a_rotated_session_cannot_touch_it_but_ending_it_ends_the_session(
+    repository, clock, policy
+):
     session = a_session(now=clock.now(), policy=policy)
     repository.create(session, max_sessions=5)
     rotated = repository.rotate(session, issue_token(ROUTING_KEY, session.user_id).digest, new_csrf_token())
     assert repository.touch(session, clock.advance(timedelta(minutes=5))) is None
-    assert repository.delete(session) is False
     assert repository.get(rotated.token_digest) == rotated
+    assert repository.delete(session) is True  # by the session's id: the rotation does not save it
+    assert repository.get(rotated.token_digest) is None
 
 
 def test_a_row_that_does_not_decode_is_no_session_and_is_logged(

@@ -142,3 +142,43 @@ def test_purge_removes_only_expired_sessions(world):
     world.resolve(str(live.token))
     with pytest.raises(InvalidInput):
         world.purge(batch_size=0)
+
+
+# Ending a session ends it by its stable id, whatever rotations happened since it was read.
+
+
+def test_a_logout_with_the_context_resolved_before_a_rotation_still_ends_the_session(world):
+    started = world.start("alice")
+    resolved = world.resolve(str(started.token)).session  # this request's context
+    rotated = world.rotate(resolved)  # another request rotates meanwhile
+    assert world.end(resolved) is True
+    for token in (started.token, rotated.token):
+        with pytest.raises(SessionNotFound):
+            world.resolve(str(token))
+    assert world.list_sessions("alice") == []
+    [event] = world.events(SessionEnded)
+    assert event.session_handle == started.context.handle
+
+
+def test_a_logout_after_several_rotations_ends_the_session_once(world):
+    started = world.start("alice")
+    session = started.context.session
+    tokens = [started.token]
+    for _ in range(3):
+        rotated = world.rotate(world.resolve(str(tokens[-1])).session)
+        tokens.append(rotated.token)
+    assert world.end(session) is True
+    assert world.end(session) is False
+    assert all(world.sessions.get(token.digest) is None for token in tokens)
+    assert len(world.events(SessionEnded)) == 1
+
+
+def test_revoking_a_session_rotated_after_it_was_listed_still_ends_it(world):
+    phone = world.start("alice")
+    laptop = world.start("alice")
+    world.clock.advance(world.policy.touch_interval)
+    listed = {s.session_id: s for s in world.sessions.list_for_user("alice", world.clock.now())}
+    rotated = world.rotate(phone.context.session)
+    world.end(listed[phone.context.session.session_id], reason=EndReason.REVOKED)
+    assert world.sessions.get(rotated.token.digest) is None
+    assert world.resolve(str(laptop.token)).session.session_id == laptop.context.session.session_id

@@ -151,3 +151,60 @@ def test_the_policy_can_rotate_the_token_on_every_switch(world):
     with pytest.raises(SessionNotFound):
         world.resolve(str(started.token))
     assert world.resolve(str(outcome.new_token)).platform.id == pixelfed.id
+
+
+# "Already active" is decided on the stored session, and the outcome carries that session.
+
+
+def test_a_no_op_after_a_lost_race_reports_the_session_it_reread(world):
+    _, pixelfed = world.connect_two()
+    started = world.start("alice")
+    stale = started.context.session
+    first = world.switch(stale, pixelfed.id)  # another tab, say
+    second = world.switch(stale, pixelfed.id)  # conflicts, re-reads: pixelfed is already active
+    assert not second.changed
+    assert second.session == world.sessions.get(started.token.digest) == first.session
+    assert (second.session.version, second.session.active_platform_id) == (stale.version + 1, pixelfed.id)
+
+
+def test_already_active_is_never_decided_on_the_callers_stale_copy(world):
+    mastodon, pixelfed = world.connect_two()
+    started = world.start("alice")
+    stale = started.context.session  # on Mastodon
+    away = world.switch(stale, pixelfed.id)  # acknowledged: the session is on Pixelfed now
+    back = world.switch(stale, mastodon.id)  # the stale copy says Mastodon is active: it is not
+    stored = world.sessions.get(started.token.digest)
+    assert back.changed
+    assert (stored.active_platform_id, stored.version) == (mastodon.id, away.session.version + 1)
+    assert back.session == stored
+    assert [(e.from_platform_id, e.to_platform_id) for e in world.events(PlatformSwitched)] == [
+        (mastodon.id, pixelfed.id),
+        (pixelfed.id, mastodon.id),
+    ]
+
+
+def test_a_no_op_decided_on_the_callers_copy_is_confirmed_by_one_read_and_no_write(world):
+    mastodon, _ = world.connect_two()
+    started = world.start("alice")
+    writes, reads = world.sessions.writes(), world.sessions.calls.get("get", 0)
+    outcome = world.switch(started.context.session, mastodon.id)
+    assert not outcome.changed
+    assert outcome.session == world.sessions.get(started.token.digest)
+    assert world.sessions.writes() == writes
+    assert world.sessions.calls["get"] == reads + 2  # the confirming read, and this test's own
+
+
+def test_the_confirming_read_runs_within_the_switchs_unit_of_work(world):
+    mastodon, _ = world.connect_two()
+    started = world.start("alice")
+    world.switch(started.context.session, mastodon.id)
+    [within] = world.sessions.read_within
+    assert isinstance(within, InMemoryUnitOfWork)  # a storage on a database reads its record there
+
+
+def test_a_no_op_of_a_session_ended_meanwhile_is_not_found(world):
+    mastodon, _ = world.connect_two()
+    started = world.start("alice")
+    world.end(started.context.session)
+    with pytest.raises(SessionNotFound):
+        world.switch(started.context.session, mastodon.id)

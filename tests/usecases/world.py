@@ -49,6 +49,7 @@ class RecordingSessions(InMemoryUserSessionRepository):
         self.calls: dict[str, int] = {}
         self.before_update: Callable[[], None] | None = None
         self.within: list[UnitOfWork | None] = []  # the unit of work each update was given
+        self.read_within: list[UnitOfWork] = []  # the units of work reads were given
 
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -57,9 +58,11 @@ class RecordingSessions(InMemoryUserSessionRepository):
         """How many writing calls were made."""
         return sum(n for name, n in self.calls.items() if name not in ("get", "list_for_user"))
 
-    def get(self, digest: TokenDigest) -> UserSession | None:
+    def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
         self._count("get")
-        return super().get(digest)
+        if within is not None:
+            self.read_within.append(within)
+        return super().get(digest, within=within)
 
     def update(
         self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None

@@ -1,0 +1,1 @@
+"""Tests whose promises span several OS processes, each with its own storage."""
