@@ -228,7 +228,7 @@ class UserSessionRepositoryContract:
     def test_delete_ends_the_session_under_the_token_a_rotation_gave_it(self, repository, new_session, clock):
         session = self._stored(repository, new_session())
         new_digest = issue_token(ROUTING_KEY, session.user_id).digest
-        rotated = repository.rotate(session, new_digest)
+        rotated = repository.rotate(session, new_digest, new_csrf_token())
         assert repository.delete(session) is True  # read before the rotation: the same session
         assert repository.get(session.token_digest) is None
         assert repository.get(new_digest) is None
@@ -248,7 +248,9 @@ class UserSessionRepositoryContract:
         current, digests = session, [session.token_digest]
         for _ in range(3):
             current = repository.update(current, SessionChanges(attributes={"v": current.version}))
-            current = repository.rotate(current, issue_token(ROUTING_KEY, session.user_id).digest)
+            current = repository.rotate(
+                current, issue_token(ROUTING_KEY, session.user_id).digest, new_csrf_token()
+            )
             digests.append(current.token_digest)
         assert repository.delete(session) is True
         assert all(repository.get(digest) is None for digest in digests)
@@ -276,7 +278,7 @@ class UserSessionRepositoryContract:
         ended = self._stored(repository, new_session())
         moved = self._stored(repository, new_session())
         repository.delete(ended)
-        rotated = repository.rotate(moved, issue_token(ROUTING_KEY, moved.user_id).digest)
+        rotated = repository.rotate(moved, issue_token(ROUTING_KEY, moved.user_id).digest, new_csrf_token())
         with uow_factory() as uow:
             assert repository.get(ended.token_digest, within=uow) is None
             assert repository.get(moved.token_digest, within=uow) is None

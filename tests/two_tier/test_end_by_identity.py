@@ -13,7 +13,7 @@ from sqlalchemy import select
 from platform_sessions.adapters.redis import RedisEndpoint
 from platform_sessions.adapters.redis.session_codec import encode_session
 from platform_sessions.domain.routing import issue_token
-from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session import UserSession, new_csrf_token
 from platform_sessions.domain.token import TokenDigest
 from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
@@ -30,7 +30,9 @@ def _rotated_twice(storage: TwoTierStorage, session: UserSession) -> tuple[UserS
     repository = storage.user_sessions()
     current, digests = session, [session.token_digest]
     for _ in range(2):
-        current = repository.rotate(current, issue_token(ROUTING_KEY, session.user_id).digest)
+        current = repository.rotate(
+            current, issue_token(ROUTING_KEY, session.user_id).digest, new_csrf_token()
+        )
         digests.append(current.token_digest)
     return current, digests
 
