@@ -8,8 +8,9 @@ the server is shared (the PostgreSQL every test uses) or because the fault is in
 - ``cut()``: every open connection is reset; with ``refuse_new=True`` new ones are closed at
   once as well (an unreachable server) until ``restore()``.
 - ``drop_reply_after(marker)``: the next client chunk containing ``marker`` (``b"COMMIT"``) is
-  forwarded to the server, and the connection is then reset before the server's reply reaches
-  the client: the classic "did my commit happen?" ambiguity.
+  forwarded to the server, the server's reply is awaited and discarded, and the client's
+  connection is then reset: the classic "did my commit happen?" ambiguity, in its worst form
+  (it did).
 
 Byte counts and the chunks seen are not interpreted beyond the marker search, so the proxy works
 for any protocol. Use it as a context manager, or call ``close()``; it listens on 127.0.0.1 only.
@@ -222,14 +223,15 @@ class _Pair:
         return _Outcome.DROP_REPLY if drop_after else _Outcome.FORWARDED
 
     def _drop_reply(self) -> None:
-        # The client loses its connection now, without an answer. The server side is kept until
-        # the server has answered (so it surely processed the request: a reset reaching it first
-        # could discard the unread request), and only then closed.
-        _reset(self._client)
+        # The server's answer is awaited and thrown away, and only then is the client's
+        # connection reset: the request has surely been carried out (its effects visible to
+        # every other connection) when the client learns it lost the answer. Resetting the
+        # client first would let it race its own in-flight request.
         self._upstream.setblocking(True)
         self._upstream.settimeout(JOIN_TIMEOUT_S)
         with contextlib.suppress(OSError):
             self._upstream.recv(CHUNK_BYTES)
+        _reset(self._client)
 
 
 def _reset(sock: socket.socket) -> None:
