@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
+from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFound
 from platform_sessions.domain.events import EndReason, SessionEnded
 from platform_sessions.domain.ids import UserId, checked_id
 from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
@@ -13,7 +14,12 @@ from platform_sessions.domain.session import UserSession
 
 @frozen
 class EndSession:
-    """Log out: delete the session; its token stops resolving at once, everywhere."""
+    """Log out: delete the session; its token stops resolving at once, everywhere.
+
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), the session
+    is looked up: gone, this end removed it; still there, it is deleted again. Either way the
+    session ended here, and the call says so (``True``).
+    """
 
     sessions: UserSessionRepository
     publisher: EventPublisher
@@ -21,7 +27,10 @@ class EndSession:
 
     def __call__(self, session: UserSession, *, reason: EndReason = EndReason.LOGOUT) -> bool:
         """Returns ``False`` if the session had already ended (logging out twice is harmless)."""
-        deleted = self.sessions.delete(session)
+        try:
+            deleted = self.sessions.delete(session)
+        except CommitOutcomeUnknown as unknown:
+            deleted = resolve_unknown_commit(unknown, lambda: self._ended(session))
         if deleted:
             self.publisher.publish(
                 SessionEnded(
@@ -32,6 +41,12 @@ class EndSession:
                 )
             )
         return deleted
+
+    def _ended(self, session: UserSession) -> bool:
+        still = self.sessions.get(session.token_digest)
+        if still is not None and still.session_id == session.session_id:
+            self.sessions.delete(session)  # gone, or gone now: deleting twice deletes nothing
+        return True
 
 
 @frozen

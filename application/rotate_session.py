@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
 from platform_sessions.application.results import RotatedSession
-from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
+from platform_sessions.domain.errors import CommitOutcomeUnknown, ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.events import SessionRotated
 from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
 from platform_sessions.domain.routing import RoutingKey, issue_token
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.token import SessionToken
 
 ATTEMPTS = 3
 
@@ -19,6 +21,10 @@ class RotateSession:
     """Move a session to a fresh token, keeping its id, data and handle (defeats fixation).
 
     Versioned like any update; on a conflict the session is re-read and the rotation retried.
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), the new
+    digest is looked up: only this rotation can have stored it, so finding it means the commit
+    landed and the new token is returned (the old one is dead: returning it would log the user
+    out); not finding it, the same rotation is made again.
     """
 
     sessions: UserSessionRepository
@@ -31,7 +37,7 @@ class RotateSession:
         for _ in range(ATTEMPTS):
             token = issue_token(self.routing_key, current.user_id)
             try:
-                rotated = self.sessions.rotate(current, token.digest)
+                rotated = self._rotate(current, token)
             except ConcurrentUpdate:
                 fresh = self.sessions.get(current.token_digest)
                 if fresh is None:
@@ -45,3 +51,26 @@ class RotateSession:
             )
             return RotatedSession(token, rotated)
         raise ConcurrentUpdate(f"the session kept changing under {ATTEMPTS} attempts to rotate it")
+
+    def _rotate(self, current: UserSession, token: SessionToken) -> UserSession:
+        try:
+            return self.sessions.rotate(current, token.digest)
+        except CommitOutcomeUnknown as unknown:
+            return resolve_unknown_commit(unknown, lambda: self._landed_or_again(current, token))
+
+    def _landed_or_again(self, current: UserSession, token: SessionToken) -> UserSession:
+        landed = self._landed(current, token)
+        if landed is not None:
+            return landed
+        try:
+            return self.sessions.rotate(current, token.digest)  # versioned: applies at most once
+        except ConcurrentUpdate:
+            # The lost commit may have landed after the look-up (it was still on its way).
+            landed = self._landed(current, token)
+            if landed is None:
+                raise
+            return landed
+
+    def _landed(self, current: UserSession, token: SessionToken) -> UserSession | None:
+        found = self.sessions.get(token.digest)
+        return found if found is not None and found.session_id == current.session_id else None

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from attrs import frozen
 
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
 from platform_sessions.application.platform_choice import require_usable
 from platform_sessions.application.results import SwitchOutcome
 from platform_sessions.application.rotate_session import RotateSession
 from platform_sessions.application.versioned_update import update_with_retry
+from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFound
 from platform_sessions.domain.events import PlatformSwitched
 from platform_sessions.domain.ids import PlatformId, checked_id
 from platform_sessions.domain.policy import SessionPolicy
@@ -41,6 +44,11 @@ class SwitchPlatform:
     Switching to the platform already active writes nothing, commits nothing and says so
     (``changed=False``), so a double click is harmless. ``session`` is the session as this
     request resolved it: passing it in, rather than a token, saves a read.
+
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), step 2 runs
+    again from a re-read: a versioned update cannot apply twice, so it either switches now or
+    finds the target already active (the lost commit landed), and the switch is reported as
+    made either way.
     """
 
     sessions: UserSessionRepository
@@ -55,19 +63,13 @@ class SwitchPlatform:
         checked_id(platform_id, "platform_id")
         require_usable(self.directory.get(session.user_id, platform_id), session.user_id, platform_id)
 
-        def plan(current: UserSession) -> SessionChanges | None:
-            if current.active_platform_id == platform_id:
-                return None
-            return SessionChanges(active_platform_id=platform_id)
-
         previous = session.active_platform_id
-        with self.uow_factory() as uow:
-            switched = update_with_retry(self.sessions, session, plan, within=uow)
-            if switched is None:
-                return SwitchOutcome(session=session, changed=False)  # leaving rolls back: nothing
-            now = self.clock.now()
-            uow.platforms.stamp_last_used(platform_id, now)
-            uow.commit()
+        try:
+            switched, _, now = self._switch_once(session, platform_id)
+        except CommitOutcomeUnknown as unknown:
+            switched, now = resolve_unknown_commit(unknown, lambda: self._switch_again(session, platform_id))
+        if switched is None:
+            return SwitchOutcome(session=session, changed=False)
         self.publisher.publish(
             PlatformSwitched(
                 user_id=switched.user_id,
@@ -81,3 +83,34 @@ class SwitchPlatform:
             rotated = self.rotate(switched)
             return SwitchOutcome(session=rotated.session, changed=True, new_token=rotated.token)
         return SwitchOutcome(session=switched, changed=True)
+
+    def _switch_once(
+        self, session: UserSession, platform_id: PlatformId
+    ) -> tuple[UserSession | None, UserSession, datetime]:
+        """Step 2: the switched session (``None`` if the target was active already), the
+        session as last read, and the time stamped."""
+        seen = [session]
+
+        def plan(current: UserSession) -> SessionChanges | None:
+            seen.append(current)
+            if current.active_platform_id == platform_id:
+                return None
+            return SessionChanges(active_platform_id=platform_id)
+
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            switched = update_with_retry(self.sessions, session, plan, within=uow)
+            if switched is None:
+                return None, seen[-1], now  # leaving rolls back: nothing
+            uow.platforms.stamp_last_used(platform_id, now)
+            uow.commit()
+        return switched, seen[-1], now
+
+    def _switch_again(self, session: UserSession, platform_id: PlatformId) -> tuple[UserSession, datetime]:
+        fresh = self.sessions.get(session.token_digest)
+        if fresh is None or fresh.session_id != session.session_id:
+            raise SessionNotFound("the session ended during the switch")
+        switched, current, now = self._switch_once(fresh, platform_id)
+        # Nothing left to do means the lost commit landed (or another request made the same
+        # switch): the session is where it was asked to be.
+        return (switched or current), now

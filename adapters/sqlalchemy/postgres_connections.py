@@ -46,6 +46,8 @@ KEEPALIVE_IDLE_S = 5
 KEEPALIVE_INTERVAL_S = 2
 KEEPALIVE_COUNT = 3
 ROUND_TRIP_BOUND_ATTRIBUTE = "platform_sessions_round_trip_s"
+# In the message of the error the deadline raises: how a caller tells it from a server's error.
+TIMED_OUT_MARK = "did not answer within"
 
 
 def configure_postgres(engine: Engine, timeouts: DatabaseTimeouts) -> None:
@@ -113,7 +115,7 @@ def bounded_connection_class() -> type[Any]:
                 # Our deadline: the exchange is half done and the connection unusable.
                 self.pgconn.finish()
                 raise psycopg.OperationalError(
-                    f"the database did not answer within {bound:g} s; the connection was closed"
+                    f"the database {TIMED_OUT_MARK} {bound:g} s; the connection was closed"
                 ) from error
 
     return BoundedConnection
