@@ -39,6 +39,7 @@ from tests.support import settings
 from tests.support.postgres import PostgresServer
 from tests.support.tcp_proxy import TcpProxy
 from tests.two_tier.faults import owed_outbox_depth
+from tests.two_tier.load import wait_until
 from tests.two_tier.wiring import two_tier_storage
 
 pytestmark = pytest.mark.services
@@ -48,6 +49,7 @@ ROTATE = r"^UPDATE \S+user_sessions SET token_digest"
 START = r"^INSERT INTO \S+user_sessions"
 END = r"^DELETE FROM \S+user_sessions"
 SWITCH = r"^UPDATE \S+platform_connections SET last_used_at"
+OUTBOX_INSERT = r"^INSERT INTO \S+outbox"
 
 
 @dataclass
@@ -69,6 +71,27 @@ class Rig:
 
         event.listen(Engine, "before_cursor_execute", arm)
         return lambda: event.remove(Engine, "before_cursor_execute", arm)
+
+    def cut_before_the_commit_of(self, statement: str) -> Callable[[], None]:
+        """Reset the connection once ``statement`` has been answered: its transaction's COMMIT
+        never reaches the server, which rolls the transaction back. Returns the disarm."""
+        pattern = re.compile(statement)
+        cut: list[str] = []
+
+        def reset(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+            if not cut and pattern.search(sql):
+                cut.append(sql)
+                self.proxy.cut()
+                # The proxy resets connections from its own threads: wait until it has.
+                assert wait_until(lambda: self.proxy.open_connections == 0, 2.0) is not None
+
+        event.listen(Engine, "after_cursor_execute", reset)
+        return lambda: event.remove(Engine, "after_cursor_execute", reset)
+
+    @property
+    def last_statement_of_a_rotation(self) -> str:
+        # The two-tier storage writes the outbox row after the session's UPDATE.
+        return OUTBOX_INSERT if self.two_tier is not None else ROTATE
 
     def mirror_agrees(self, token: str) -> None:
         """Redis ends equal to the database (after the relay has done what the outbox says)."""
@@ -149,6 +172,25 @@ def test_a_rotation_whose_commit_reply_is_lost_keeps_the_user_logged_in(rig: Rig
     with pytest.raises(SessionNotFound):
         facade.resolve(str(started.token))
     assert rotated.session.version == before.session.version + 1  # rotated once, not twice
+    rig.mirror_agrees(str(rotated.token))
+    rig.mirror_agrees(str(started.token))
+
+
+def test_a_rotation_whose_commit_never_reached_the_server_is_made_again(rig: Rig):
+    facade = rig.facade
+    started = facade.start_session("alice")
+    before = facade.resolve(str(started.token))
+
+    disarm = rig.cut_before_the_commit_of(rig.last_statement_of_a_rotation)
+    try:
+        rotated = facade.rotate(before)
+    finally:
+        disarm()
+
+    assert facade.resolve(str(rotated.token)).session.session_id == before.session.session_id
+    with pytest.raises(SessionNotFound):
+        facade.resolve(str(started.token))
+    assert rotated.session.version == before.session.version + 1
     rig.mirror_agrees(str(rotated.token))
     rig.mirror_agrees(str(started.token))
 
