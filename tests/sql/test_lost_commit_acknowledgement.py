@@ -24,6 +24,7 @@ from platform_sessions.adapters.redis import RedisEndpoint
 from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWork,
     create_sql_engine,
+    session_factory,
     sql_tables,
 )
 from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFound
@@ -246,19 +247,19 @@ def test_a_switch_whose_commit_reply_is_lost_is_made_once(rig: Rig):
     rig.mirror_agrees(str(started.token))
 
 
-def test_a_unit_of_work_whose_commit_reply_is_lost_says_the_outcome_is_unknown(rig: Rig):
+def test_a_unit_of_work_whose_commit_reply_is_lost_says_the_outcome_is_unknown(
+    proxy: TcpProxy, postgres_schema: str
+):
     """The port's own answer, for use cases that cannot resolve it (platform changes): a
     ``StoreUnavailable`` that says the change may be stored, with no commit callback run."""
-    storage = rig.two_tier
-    if storage is None:
-        pytest.skip("one storage is enough: the unit of work is the SQL adapter's")
-    sessions = storage.sql_sessions()
+    engine = create_sql_engine(PostgresServer(port=proxy.port).sqlalchemy_url(search_path=postgres_schema))
+    rig = Rig(None, proxy, None)  # type: ignore[arg-type]
     ran: list[str] = []
     disarm = rig.lose_the_commit_reply_of(r"^SELECT 'lost'")
     try:
         with (
             pytest.raises(CommitOutcomeUnknown) as raised,
-            SqlAlchemyUnitOfWork(sessions, storage.tables()) as uow,
+            SqlAlchemyUnitOfWork(session_factory(engine), sql_tables(unique_prefix())) as uow,
         ):
             uow.on_commit(lambda: ran.append("committed"))
             uow.on_rollback(lambda: ran.append("rolled back"))
@@ -266,5 +267,7 @@ def test_a_unit_of_work_whose_commit_reply_is_lost_says_the_outcome_is_unknown(r
             uow.commit()
     finally:
         disarm()
+        engine.dispose()
+    assert proxy.replies_dropped == 1
     assert raised.value.settled  # the server had finished the transaction: a re-read tells
     assert ran == ["rolled back"]  # no commit callback: the change is not known to be durable
