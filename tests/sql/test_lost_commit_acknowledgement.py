@@ -23,9 +23,12 @@ from sqlalchemy.engine import Engine
 from platform_sessions.adapters.redis import RedisEndpoint
 from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWork,
+    SqlAlchemyUserSessionRepository,
+    SqlSessionContextQuery,
     create_sql_engine,
     session_factory,
     sql_tables,
+    upgrade_schema,
 )
 from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFound
 from platform_sessions.domain.policy import SessionPolicy
@@ -34,7 +37,7 @@ from platform_sessions.entrypoints import PlatformSessions
 from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.sql_storage import plug_sql_storage
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
-from tests.builders import ROUTING_KEY
+from tests.builders import ROUTING_KEY, a_session
 from tests.sql.databases import drop_tables, unique_prefix
 from tests.support import settings
 from tests.support.postgres import PostgresServer
@@ -271,3 +274,31 @@ def test_a_unit_of_work_whose_commit_reply_is_lost_says_the_outcome_is_unknown(
     assert proxy.replies_dropped == 1
     assert raised.value.settled  # the server had finished the transaction: a re-read tells
     assert ran == ["rolled back"]  # no commit callback: the change is not known to be durable
+
+
+def test_a_resolve_whose_commit_reply_is_lost_still_answers(
+    proxy: TcpProxy, postgres_schema: str, policy, clock
+):
+    """A resolve's transaction only reads (and perhaps touches, unversioned): the reads stand."""
+    engine = create_sql_engine(PostgresServer(port=proxy.port).sqlalchemy_url(search_path=postgres_schema))
+    tables = sql_tables(unique_prefix())
+    try:
+        upgrade_schema(engine, table_prefix=tables.prefix)
+        sessions = session_factory(engine)
+        session = a_session(now=clock.now(), policy=policy)
+        SqlAlchemyUserSessionRepository(sessions, tables, policy).create(session, max_sessions=5)
+        clock.advance(policy.touch_interval * 2)  # a touch is due: the transaction writes
+        rig = Rig(None, proxy, None)  # type: ignore[arg-type]
+        disarm = rig.lose_the_commit_reply_of(r"FROM \S+platform_connections")
+        try:
+            snapshot = SqlSessionContextQuery(sessions, tables, policy).load(
+                session.token_digest, now=clock.now()
+            )
+        finally:
+            disarm()
+        assert proxy.replies_dropped == 1
+        assert snapshot is not None
+        assert snapshot.session.session_id == session.session_id
+    finally:
+        drop_tables(engine, tables)
+        engine.dispose()
