@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from platform_sessions.domain.errors import SessionNotFound
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
+from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFound
 from platform_sessions.domain.events import EndReason, SessionEnded
 from platform_sessions.domain.ids import UserId, checked_id
 from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
@@ -18,6 +19,10 @@ class EndSession:
     ``session`` is the session as this request resolved it (or a sessions page listed it): a
     concurrent request that rotated its token since does not save it, and the rotated token
     stops resolving too (see :meth:`UserSessionRepository.delete`).
+
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), the session
+    is looked up: gone, this end removed it; still there, it is deleted again. Either way the
+    session ended here, and the call says so (``True``).
     """
 
     sessions: UserSessionRepository
@@ -26,7 +31,10 @@ class EndSession:
 
     def __call__(self, session: UserSession, *, reason: EndReason = EndReason.LOGOUT) -> bool:
         """Returns ``False`` if the session had already ended (logging out twice is harmless)."""
-        deleted = self.sessions.delete(session)
+        try:
+            deleted = self.sessions.delete(session)
+        except CommitOutcomeUnknown as unknown:
+            deleted = resolve_unknown_commit(unknown, lambda: self._ended(session))
         if deleted:
             self.publisher.publish(
                 SessionEnded(
@@ -37,6 +45,12 @@ class EndSession:
                 )
             )
         return deleted
+
+    def _ended(self, session: UserSession) -> bool:
+        # Deleting by id again ends it if the lost commit did not; if it did, this deletes
+        # nothing (and says so), which is no error: either way the session has ended here.
+        self.sessions.delete(session)
+        return True
 
 
 @frozen

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
 from platform_sessions.application.results import RotatedSession
-from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
+from platform_sessions.domain.errors import CommitOutcomeUnknown, ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.events import SessionRotated
 from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
 from platform_sessions.domain.routing import RoutingKey, issue_token
 from platform_sessions.domain.session import UserSession, new_csrf_token
+from platform_sessions.domain.token import SessionToken
 
 ATTEMPTS = 3
 
@@ -22,6 +24,10 @@ class RotateSession:
     before a login, a token logged with it) is worth nothing after the rotation.
 
     Versioned like any update; on a conflict the session is re-read and the rotation retried.
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), the new
+    digest is looked up: only this rotation can have stored it, so finding it means the commit
+    landed and the new token is returned (the old one is dead: returning it would log the user
+    out); not finding it, the same rotation is made again.
     """
 
     sessions: UserSessionRepository
@@ -34,7 +40,7 @@ class RotateSession:
         for _ in range(ATTEMPTS):
             token = issue_token(self.routing_key, current.user_id)
             try:
-                rotated = self.sessions.rotate(current, token.digest, new_csrf_token())
+                rotated = self._rotate(current, token, new_csrf_token())
             except ConcurrentUpdate:
                 fresh = self.sessions.get(current.token_digest)
                 if fresh is None:
@@ -48,3 +54,26 @@ class RotateSession:
             )
             return RotatedSession(token, rotated)
         raise ConcurrentUpdate(f"the session kept changing under {ATTEMPTS} attempts to rotate it")
+
+    def _rotate(self, current: UserSession, token: SessionToken, csrf_token: str) -> UserSession:
+        try:
+            return self.sessions.rotate(current, token.digest, csrf_token)
+        except CommitOutcomeUnknown as unknown:
+            return resolve_unknown_commit(unknown, lambda: self._landed_or_again(current, token, csrf_token))
+
+    def _landed_or_again(self, current: UserSession, token: SessionToken, csrf_token: str) -> UserSession:
+        landed = self._landed(current, token)
+        if landed is not None:
+            return landed
+        try:
+            return self.sessions.rotate(current, token.digest, csrf_token)  # versioned: at most once
+        except ConcurrentUpdate:
+            # The lost commit may have landed after the look-up (it was still on its way).
+            landed = self._landed(current, token)
+            if landed is None:
+                raise
+            return landed
+
+    def _landed(self, current: UserSession, token: SessionToken) -> UserSession | None:
+        found = self.sessions.get(token.digest)
+        return found if found is not None and found.session_id == current.session_id else None

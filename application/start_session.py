@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from attrs import frozen
 
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
 from platform_sessions.application.platform_choice import require_usable, usable_or_none
 from platform_sessions.application.results import StartedSession
 from platform_sessions.domain.attributes import JsonValue, checked_attributes
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.context import SessionContext
+from platform_sessions.domain.errors import CommitOutcomeUnknown, ConcurrentUpdate
 from platform_sessions.domain.events import EndReason, SessionEnded, SessionStarted
 from platform_sessions.domain.ids import PlatformId, UserId, checked_id
 from platform_sessions.domain.platform import PlatformConnection
@@ -27,6 +29,11 @@ class StartSession:
     The session starts on the given platform (validated), else on the user's default if it is
     active, else on none. If the user then has more sessions than the policy allows, the least
     recently seen others end, in the same atomic step as the creation.
+
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), the session
+    is looked up by its digest: found, it was stored (which sessions it evicted is then not
+    known: they did end, but their :class:`SessionEnded` events are not published, and
+    ``evicted_count`` is 0); not found, it is stored again (same id and digest, so at most once).
     """
 
     sessions: UserSessionRepository
@@ -61,7 +68,10 @@ class StartSession:
             client=client,
             attributes=clean_attributes,
         )
-        evicted = self.sessions.create(session, max_sessions=self.policy.max_sessions_per_user)
+        try:
+            evicted = self.sessions.create(session, max_sessions=self.policy.max_sessions_per_user)
+        except CommitOutcomeUnknown as unknown:
+            evicted = resolve_unknown_commit(unknown, lambda: self._stored_or_again(session))
         for old in evicted:
             self.publisher.publish(
                 SessionEnded(
@@ -84,3 +94,18 @@ class StartSession:
         if platform_id is not None:
             return require_usable(self.directory.get(user_id, platform_id), user_id, platform_id)
         return usable_or_none(self.directory.default_for(user_id), user_id)
+
+    def _stored_or_again(self, session: UserSession) -> Sequence[UserSession]:
+        if self._stored(session):
+            return ()
+        try:
+            return self.sessions.create(session, max_sessions=self.policy.max_sessions_per_user)
+        except ConcurrentUpdate:
+            # Its id or digest exists now: the lost commit landed after the look-up.
+            if self._stored(session):
+                return ()
+            raise
+
+    def _stored(self, session: UserSession) -> bool:
+        found = self.sessions.get(session.token_digest)
+        return found is not None and found.session_id == session.session_id

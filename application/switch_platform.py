@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from attrs import frozen
 
+from platform_sessions.application.outcome_unknown import resolve_unknown_commit
 from platform_sessions.application.platform_choice import require_usable
 from platform_sessions.application.results import SwitchOutcome
 from platform_sessions.application.rotate_session import RotateSession
-from platform_sessions.application.versioned_update import update_with_retry
+from platform_sessions.application.versioned_update import VersionedUpdate, update_with_retry
+from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFound
 from platform_sessions.domain.events import PlatformSwitched
 from platform_sessions.domain.ids import PlatformId, checked_id
 from platform_sessions.domain.policy import SessionPolicy
@@ -44,6 +47,11 @@ class SwitchPlatform:
     target already active), and the outcome carries that session. ``session`` is the session
     as this request resolved it: passing it in, rather than a token, saves a read whenever the
     switch changes something.
+
+    If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), step 2 runs
+    again from a re-read: a versioned update cannot apply twice, so it either switches now or
+    finds the target already active (the lost commit landed), and the switch is reported as
+    made either way.
     """
 
     sessions: UserSessionRepository
@@ -58,22 +66,16 @@ class SwitchPlatform:
         checked_id(platform_id, "platform_id")
         require_usable(self.directory.get(session.user_id, platform_id), session.user_id, platform_id)
 
-        def plan(current: UserSession) -> SessionChanges | None:
-            if current.active_platform_id == platform_id:
-                return None
-            return SessionChanges(active_platform_id=platform_id)
-
-        with self.uow_factory() as uow:
-            update = update_with_retry(self.sessions, session, plan, within=uow)
-            if not update.changed:
-                # Decided on the stored session (re-read in this unit of work if the caller's
-                # copy already showed the target), which is what the outcome carries: never the
-                # caller's copy, which may predate a switch another request was told succeeded.
-                return SwitchOutcome(session=update.session, changed=False)  # leaving rolls back
-            switched = update.session
-            now = self.clock.now()
-            uow.platforms.stamp_last_used(platform_id, now)
-            uow.commit()
+        try:
+            update, now = self._switch_once(session, platform_id)
+        except CommitOutcomeUnknown as unknown:
+            update, now = resolve_unknown_commit(unknown, lambda: self._switch_again(session, platform_id))
+        if not update.changed:
+            # Decided on the stored session (re-read in the unit of work if the caller's copy
+            # already showed the target), which is what the outcome carries: never the caller's
+            # copy, which may predate a switch another request was told succeeded.
+            return SwitchOutcome(session=update.session, changed=False)
+        switched = update.session
         self.publisher.publish(
             PlatformSwitched(
                 user_id=switched.user_id,
@@ -87,3 +89,34 @@ class SwitchPlatform:
             rotated = self.rotate(switched)
             return SwitchOutcome(session=rotated.session, changed=True, new_token=rotated.token)
         return SwitchOutcome(session=switched, changed=True)
+
+    def _switch_once(self, session: UserSession, platform_id: PlatformId) -> tuple[VersionedUpdate, datetime]:
+        """Step 2: what the versioned update decided, and the time stamped."""
+
+        def plan(current: UserSession) -> SessionChanges | None:
+            if current.active_platform_id == platform_id:
+                return None
+            return SessionChanges(active_platform_id=platform_id)
+
+        now = self.clock.now()
+        with self.uow_factory() as uow:
+            update = update_with_retry(self.sessions, session, plan, within=uow)
+            if not update.changed:
+                return update, now  # leaving rolls back: nothing
+            uow.platforms.stamp_last_used(platform_id, now)
+            uow.commit()
+        return update, now
+
+    def _switch_again(
+        self, session: UserSession, platform_id: PlatformId
+    ) -> tuple[VersionedUpdate, datetime]:
+        fresh = self.sessions.get(session.token_digest)
+        if fresh is None or fresh.session_id != session.session_id:
+            raise SessionNotFound("the session ended during the switch")
+        update, now = self._switch_once(fresh, platform_id)
+        if update.changed:
+            return update, now
+        # Nothing left to do means the lost commit landed (or another request made the same
+        # switch): the session is where it was asked to be, and the switch is reported as made,
+        # from the platform the caller's session had.
+        return VersionedUpdate(decided_on=session, session=update.session, changed=True), now

@@ -71,6 +71,23 @@ class StoreUnavailable(PlatformSessionsError):
     """A store could not answer (refused, timed out, broken): not the same as "not found"."""
 
 
+class CommitOutcomeUnknown(StoreUnavailable):
+    """The store lost its connection while committing a change: the change may or may not
+    have been stored.
+
+    A :class:`StoreUnavailable` (a 503 to a web request), because nothing can be promised
+    yet. The use cases that change a user session resolve it where they can (a re-read shows
+    whether the change is there; versioned writes make a retry apply it at most once), so a
+    caller meets this only when the store cannot be asked either. ``settled`` says whether the
+    store had finished the lost transaction when the error was raised, so that a read made now
+    tells the outcome; when it is ``False``, the commit may still land later.
+    """
+
+    def __init__(self, message: str, *, settled: bool) -> None:
+        super().__init__(message)
+        self.settled = settled
+
+
 class ConfigurationError(PlatformSessionsError):
     """The configuration is wrong, or does not fit the store it names; raised while starting,
     before anything is written."""

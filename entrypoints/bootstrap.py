@@ -104,7 +104,7 @@ def bootstrap(
       (``postgresql+psycopg://...``); its tables are named ``<table_prefix>...`` (default
       ``ps_``). ``migrate`` upgrades them to the current schema at once; by default only for
       SQLite, as a server's schema is a deployment step (``upgrade_database``). ``sql_engine``
-      sizes the pool.
+      sizes the pool and bounds every database call (``timeouts=DatabaseTimeouts(...)``).
     - ``redis_url`` or ``redis_cluster_nodes`` (``[("10.0.0.1", 7000), ...]``).
       ``redis_options``: key prefix, timeouts (0.25 s connect, 0.5 s read by default), pool size.
     - ``two_tier``: the breaker, the database touch interval, the relay interval.

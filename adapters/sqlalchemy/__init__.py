@@ -21,6 +21,7 @@ from platform_sessions.adapters.sqlalchemy.platform_connection_repository import
 from platform_sessions.adapters.sqlalchemy.platform_directory import SqlAlchemyPlatformDirectory
 from platform_sessions.adapters.sqlalchemy.session_contexts import SqlSessionContextQuery
 from platform_sessions.adapters.sqlalchemy.tables import DEFAULT_TABLE_PREFIX, SqlTables, sql_tables
+from platform_sessions.adapters.sqlalchemy.timeouts import DatabaseTimeouts
 from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, session_factory
 from platform_sessions.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from platform_sessions.adapters.sqlalchemy.user_session_repository import SqlAlchemyUserSessionRepository
@@ -28,6 +29,7 @@ from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import U
 
 __all__ = [
     "DEFAULT_TABLE_PREFIX",
+    "DatabaseTimeouts",
     "SessionFactory",
     "SqlAlchemyPlatformConnectionRepository",
     "SqlAlchemyPlatformDirectory",

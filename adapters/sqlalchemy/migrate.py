@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, Connection, Engine
 
 from platform_sessions.adapters.sqlalchemy.engine import SqlEngineSettings, create_sql_engine
 from platform_sessions.adapters.sqlalchemy.migrations import CONNECTION_ATTRIBUTE, TABLE_PREFIX_ATTRIBUTE
+from platform_sessions.adapters.sqlalchemy.postgres_connections import unbounded
 from platform_sessions.adapters.sqlalchemy.tables import DEFAULT_TABLE_PREFIX, checked_table_prefix
 from platform_sessions.adapters.sqlalchemy.user_lock import advisory_lock_key_for
 
@@ -48,7 +49,19 @@ def _run(connection: Connection, table_prefix: str, direction: str, revision: st
     # engine's BEGIN IMMEDIATE takes; the second then finds the schema current.
     prefix = checked_table_prefix(table_prefix)
     if connection.dialect.name == "postgresql":
-        connection.execute(select(func.pg_advisory_xact_lock(advisory_lock_key_for(f"{prefix}migrations"))))
+        # A migration's DDL (an index on a large table) and the wait for another upgrader may
+        # take longer than a request's bound: lifted for this transaction, on both sides.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        with unbounded(connection.connection.dbapi_connection):
+            connection.execute(
+                select(func.pg_advisory_xact_lock(advisory_lock_key_for(f"{prefix}migrations")))
+            )
+            _run_alembic(connection, prefix, direction, revision)
+        return
+    _run_alembic(connection, prefix, direction, revision)
+
+
+def _run_alembic(connection: Connection, prefix: str, direction: str, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes[CONNECTION_ATTRIBUTE] = connection

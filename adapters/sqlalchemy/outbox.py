@@ -61,6 +61,8 @@ class OutboxInTransaction:
     def __init__(self, session: Session, tables: SqlTables) -> None:
         self._session = session
         self._rows = tables.outbox
+        self.added_ids: list[int] = []
+        """Ids of the rows :meth:`add` wrote in this transaction (they exist once it commits)."""
 
     def add(self, entries: Sequence[OutboxEntry], now: datetime) -> list[OutboxEntry]:
         """INSERT one row per entry, in one statement; returns the entries with their row ids."""
@@ -96,6 +98,7 @@ class OutboxInTransaction:
         ids: dict[tuple[object, ...], list[int]] = {}
         for row_id, *content in sorted(returned, key=lambda row: row[0]):
             ids.setdefault(tuple(content), []).append(row_id)
+            self.added_ids.append(row_id)
         return [
             OutboxEntry(
                 entry.kind,
@@ -151,6 +154,13 @@ class OutboxInTransaction:
         self._session.execute(
             delete(rows).where(rows.id.in_(unlocked)).execution_options(synchronize_session=False)
         )
+
+    def existing(self, entry_ids: Sequence[int]) -> set[int]:
+        """Which of these rows exist (committed rows: those of an unfinished transaction are
+        not visible)."""
+        if not entry_ids:
+            return set()
+        return set(self._session.scalars(select(self._rows.id).where(self._rows.id.in_(list(entry_ids)))))
 
     def stats(self) -> OutboxStats:
         """Depth and the oldest row's time (two indexed queries)."""

@@ -21,6 +21,7 @@ from platform_sessions.adapters.sqlalchemy.tables import SqlTables
 from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
 from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
 from platform_sessions.domain.context import SessionSnapshot
+from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.ids import PlatformId
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
@@ -66,17 +67,27 @@ class SqlSessionContextQuery(SessionContextQuery):
     def _load(
         self, digest: TokenDigest, now: datetime, requested_platform_id: PlatformId | None, *, as_writer: bool
     ) -> SessionSnapshot | None:
-        with short_transaction(self._sessions, "resolve a session", read_only=not as_writer) as database:
-            statements = UserSessionsInTransaction(database, self._tables, self._policy)
-            session = statements.get(digest)
-            if session is None:
-                return None
-            if session.expiry_reason(now, self._policy) is None and session.is_touch_due(now, self._policy):
-                touched = _touch(statements, session, now, may_retry=not as_writer)
-                if touched is None:  # deleted since it was read
+        answer: list[SessionSnapshot | None] = []
+        try:
+            with short_transaction(self._sessions, "resolve a session", read_only=not as_writer) as database:
+                statements = UserSessionsInTransaction(database, self._tables, self._policy)
+                session = statements.get(digest)
+                if session is None:
                     return None
-                session = touched
-            return self._snapshot(database, session, requested_platform_id)
+                live = session.expiry_reason(now, self._policy) is None
+                if live and session.is_touch_due(now, self._policy):
+                    touched = _touch(statements, session, now, may_retry=not as_writer)
+                    if touched is None:  # deleted since it was read
+                        return None
+                    session = touched
+                answer.append(self._snapshot(database, session, requested_platform_id))
+        except StoreUnavailable:
+            if not answer:
+                raise
+            # Only the COMMIT failed (its reply lost, say): what was read stands, and the touch,
+            # stored or not, is neither versioned nor needed (the next resolve touches again).
+            logger.warning("a resolve's commit failed after its reads; answering from them", exc_info=True)
+        return answer[0]
 
     def _snapshot(
         self, database: Session, session: UserSession, requested_platform_id: PlatformId | None

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from platform_sessions.adapters.sqlalchemy.commit_outcome import commit, note_backends
 from platform_sessions.adapters.sqlalchemy.errors import translated_errors
 from platform_sessions.adapters.sqlalchemy.sqlite_connections import READ_ONLY_OPTION
 
@@ -22,8 +23,13 @@ def session_factory(engine: Engine) -> SessionFactory:
     - ``expire_on_commit=False``: rows are translated to domain entities before commit, and
       nothing should reload after it;
     - ``autoflush=False``: the adapters run explicit statements, nothing is pending.
+
+    On PostgreSQL each transaction notes its backend, so that a commit whose connection is lost
+    can be settled (:mod:`commit_outcome`).
     """
-    return sessionmaker(bind=engine, autoflush=False, expire_on_commit=False, close_resets_only=False)
+    sessions = sessionmaker(bind=engine, autoflush=False, expire_on_commit=False, close_resets_only=False)
+    note_backends(sessions, engine)
+    return sessions
 
 
 def begin_read_only(session: Session) -> None:
@@ -39,8 +45,14 @@ def begin_read_only(session: Session) -> None:
 def short_transaction(sessions: SessionFactory, action: str, *, read_only: bool = False) -> Iterator[Session]:
     """One database session and one transaction around a block: committed if the block
     returns, rolled back if it raises, the session closed (its connection back in the pool)
-    either way. Database errors come out as domain errors naming ``action``."""
-    with translated_errors(action), sessions() as session, session.begin():
+    either way. Database errors come out as domain errors naming ``action``; a connection lost
+    while committing a write is :class:`CommitOutcomeUnknown`."""
+    with translated_errors(action), sessions() as session:
+        session.begin()
         if read_only:
             begin_read_only(session)
-        yield session
+        yield session  # an error rolls back: closing the session does
+        if read_only:
+            session.commit()  # nothing was written: whatever happens here changes nothing
+        else:
+            commit(session, action)

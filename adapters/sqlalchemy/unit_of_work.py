@@ -15,6 +15,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session
 
+from platform_sessions.adapters.sqlalchemy.commit_outcome import commit
 from platform_sessions.adapters.sqlalchemy.errors import translated_errors
 from platform_sessions.adapters.sqlalchemy.platform_connection_repository import (
     SqlAlchemyPlatformConnectionRepository,
@@ -96,9 +97,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     def _commit(self) -> None:
         with translated_errors("commit the unit of work"):
-            self._open_session().commit()
+            commit(self._open_session(), "commit the unit of work")
         # A failed commit raised above and keeps both lists: the rollback that follows runs
-        # the rollback callbacks.
+        # the rollback callbacks. So does a commit whose outcome is unknown
+        # (CommitOutcomeUnknown): commit callbacks act on a durable change, which is not
+        # known to be there; rollback callbacks only undo bookkeeping, harmless if it did.
         callbacks, self._after_commit, self._after_rollback = self._after_commit, [], []
         _run_each(callbacks, "after commit")
 

@@ -27,6 +27,7 @@ from platform_sessions.adapters.sqlalchemy.outbox import OutboxInTransaction
 from platform_sessions.adapters.sqlalchemy.transactions import short_transaction
 from platform_sessions.adapters.sqlalchemy.unit_of_work import joinable
 from platform_sessions.adapters.two_tier.pending_clears import PendingClears
+from platform_sessions.domain.errors import CommitOutcomeUnknown, StoreUnavailable
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork
 from platform_sessions.domain.token import TokenDigest
@@ -95,8 +96,15 @@ class SessionDatabase:
         A write transaction (not ``read_only``) first deletes the waiting outbox rows (first,
         so a relay claiming rows in it never claims those again); if it does not commit, they
         wait for the next one.
+
+        A commit whose acknowledgement was lost (:class:`CommitOutcomeUnknown`) is answered
+        here when the database has settled it: the outbox rows this transaction wrote exist if,
+        and only if, it committed. If they do, the block's caller goes on as after an
+        acknowledged commit (it mirrors the change to Redis at once, so a rotated token is
+        found there); otherwise the error is raised for the use case to resolve.
         """
         taken: list[int] = []
+        statements: DatabaseTransaction | None = None
         try:
             with short_transaction(self.sessions, action, read_only=read_only) as session:
                 statements = self._statements(session)
@@ -104,6 +112,11 @@ class SessionDatabase:
                     taken = self.pending_clears.take()
                     statements.outbox.clear_unless_locked(taken)
                 yield statements
+        except CommitOutcomeUnknown as unknown:
+            if statements is not None and self._landed(unknown, statements.outbox.added_ids):
+                return  # durable after all: the rows taken were deleted with it
+            self.pending_clears.give_back(taken)
+            raise
         except BaseException:
             self.pending_clears.give_back(taken)
             raise
@@ -126,6 +139,17 @@ class SessionDatabase:
         only at its first statement. Raises :class:`StoreUnavailable`; the rows wait again."""
         with self.transaction("clear mirrored outbox rows"):
             pass  # a write transaction deletes what waits, first thing
+
+    def _landed(self, unknown: CommitOutcomeUnknown, added: list[int]) -> bool:
+        # A relay of another process may have applied and deleted a row in between: then
+        # this says "not landed", and the use case's re-read finds the change instead.
+        if not unknown.settled or not added:
+            return False
+        try:
+            with short_transaction(self.sessions, "check a lost commit", read_only=True) as session:
+                return bool(OutboxInTransaction(session, self.tables).existing(added))
+        except StoreUnavailable:
+            return False
 
     def _statements(self, session: Session) -> DatabaseTransaction:
         return DatabaseTransaction(

@@ -44,7 +44,9 @@ class UnitOfWork(abc.ABC):
         """Make every change of this unit of work durable and visible, atomically.
 
         Raises :class:`ConcurrentUpdate` when a database constraint (one default per user)
-        rejects the changes, :class:`StoreUnavailable` when the database cannot be reached.
+        rejects the changes, :class:`StoreUnavailable` when the database cannot be reached, and
+        :class:`CommitOutcomeUnknown` (a :class:`StoreUnavailable`) when the connection was lost
+        while committing: the changes may or may not be durable, and no commit callback ran.
         """
         self._commit()
         self._committed_events.extend(self._pending_events)

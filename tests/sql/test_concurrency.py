@@ -11,7 +11,11 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
-from platform_sessions.adapters.sqlalchemy import SqlAlchemyUserSessionRepository, SqlEngineSettings
+from platform_sessions.adapters.sqlalchemy import (
+    DatabaseTimeouts,
+    SqlAlchemyUserSessionRepository,
+    SqlEngineSettings,
+)
 from platform_sessions.domain.errors import ConcurrentUpdate
 from platform_sessions.domain.session import SessionChanges
 from platform_sessions.entrypoints import bootstrap
@@ -94,7 +98,7 @@ def every_pool_observed() -> Iterator[PoolUse]:
 
 THREADS, SWITCHES_EACH, USERS = 50, 6, 5
 # The sizes the original application ran out of: QueuePool limit of size 5 overflow 10.
-ORIGINAL_POOL = SqlEngineSettings(pool_size=5, max_overflow=10, pool_timeout_s=30)
+ORIGINAL_POOL = SqlEngineSettings(pool_size=5, max_overflow=10, timeouts=DatabaseTimeouts(pool_checkout_s=30))
 
 
 def test_fifty_threads_switching_at_once_never_exhaust_the_pool(sql_database: SqlDatabase):

@@ -8,7 +8,12 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.pool import QueuePool
 
-from platform_sessions.adapters.sqlalchemy import SqlAlchemyUnitOfWork, SqlEngineSettings, create_sql_engine
+from platform_sessions.adapters.sqlalchemy import (
+    DatabaseTimeouts,
+    SqlAlchemyUnitOfWork,
+    SqlEngineSettings,
+    create_sql_engine,
+)
 from platform_sessions.domain.errors import InvalidInput
 from tests.builders import a_platform
 from tests.sql.databases import SqlDatabase
@@ -26,7 +31,9 @@ def test_creating_an_engine_connects_to_nothing(tmp_path: Path):
 
 
 def test_the_pool_is_sized_as_configured_and_pre_pinged(sql_database: SqlDatabase):
-    settings = SqlEngineSettings(pool_size=3, max_overflow=2, pool_timeout_s=1.5, pool_recycle_s=60)
+    settings = SqlEngineSettings(
+        pool_size=3, max_overflow=2, pool_recycle_s=60, timeouts=DatabaseTimeouts(pool_checkout_s=1.5)
+    )
     engine = create_sql_engine(sql_database.url, settings)
     try:
         pool = engine.pool
@@ -75,19 +82,25 @@ def test_sqlite_reads_run_inside_the_transaction(sqlite_database: SqlDatabase):
         assert connection.connection.dbapi_connection.in_transaction  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {"pool_size": 0},
-        {"max_overflow": -1},
-        {"pool_timeout_s": 0},
-        {"connect_timeout_s": 0},
-        {"sqlite_busy_timeout_ms": -5},
-    ],
-)
-def test_nonsensical_settings_are_refused(settings: dict[str, float]):
+@pytest.mark.parametrize("settings", [{"pool_size": 0}, {"max_overflow": -1}, {"timeouts": 3.0}])
+def test_nonsensical_settings_are_refused(settings: dict[str, object]):
     with pytest.raises(InvalidInput):
         SqlEngineSettings(**settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "timeouts",
+    [
+        {"statement_s": 0},
+        {"statement_s": float("inf")},
+        {"connect_s": 1},
+        {"pool_checkout_s": 0},
+        {"sqlite_busy_s": -5},
+    ],
+)
+def test_nonsensical_timeouts_are_refused(timeouts: dict[str, float]):
+    with pytest.raises(InvalidInput):
+        DatabaseTimeouts(**timeouts)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:x?mode=memory&uri=true"])

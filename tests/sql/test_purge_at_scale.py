@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from platform_sessions.adapters.sqlalchemy import SqlAlchemyUserSessionRepository
+from platform_sessions.adapters.sqlalchemy.postgres_connections import unbounded
 from tests.builders import a_session
 from tests.sql.databases import SqlDatabase
 
@@ -19,9 +20,11 @@ REPOSITORY_LOGGER = "platform_sessions.adapters.sqlalchemy.user_session_reposito
 
 
 def insert_expired_sessions(database: SqlDatabase, count: int, now: datetime, idle: timedelta) -> None:
-    """``count`` sessions last seen between 2 and 3 idle timeouts ago, in one statement."""
+    """``count`` sessions last seen between 2 and 3 idle timeouts ago, in one statement (bulk
+    setup, longer than a request's statement bound: lifted for it, as for a migration)."""
     table = database.tables.user_sessions.__tablename__  # type: ignore[attr-defined]
-    with database.engine.begin() as connection:
+    with database.engine.begin() as connection, unbounded(connection.connection.dbapi_connection):
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
         connection.execute(
             text(
                 f"""

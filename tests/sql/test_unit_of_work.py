@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from platform_sessions.adapters.sqlalchemy import (
+    DatabaseTimeouts,
     SqlAlchemyPlatformConnectionRepository,
     SqlAlchemyPlatformDirectory,
     SqlAlchemyUnitOfWork,
@@ -238,7 +239,7 @@ def test_a_failed_commit_runs_the_rollback_callbacks_not_the_commit_ones(
 def unreachable_database() -> Iterator[SqlDatabase]:
     """PostgreSQL URL on a loopback port nothing listens on: every connection is refused."""
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_loopback_port()}/test"
-    engine = create_sql_engine(url, SqlEngineSettings(connect_timeout_s=2))
+    engine = create_sql_engine(url, SqlEngineSettings(timeouts=DatabaseTimeouts(connect_s=2)))
     try:
         yield SqlDatabase("postgresql", url, engine, sql_tables("down_"), session_factory(engine))
     finally:
@@ -261,7 +262,8 @@ def test_an_unreachable_database_is_unavailable_not_empty(unreachable_database: 
 
 def test_an_exhausted_pool_is_unavailable_after_the_pool_timeout(sqlite_database: SqlDatabase, policy, clock):
     engine = create_sql_engine(
-        sqlite_database.url, SqlEngineSettings(pool_size=1, max_overflow=0, pool_timeout_s=0.2)
+        sqlite_database.url,
+        SqlEngineSettings(pool_size=1, max_overflow=0, timeouts=DatabaseTimeouts(pool_checkout_s=0.2)),
     )
     try:
         sessions = SqlAlchemyUserSessionRepository(session_factory(engine), sqlite_database.tables, policy)
@@ -277,7 +279,9 @@ def test_an_exhausted_pool_is_unavailable_after_the_pool_timeout(sqlite_database
 
 
 def test_a_sqlite_write_lock_held_past_the_busy_timeout_is_unavailable(sqlite_database: SqlDatabase):
-    impatient = create_sql_engine(sqlite_database.url, SqlEngineSettings(sqlite_busy_timeout_ms=100))
+    impatient = create_sql_engine(
+        sqlite_database.url, SqlEngineSettings(timeouts=DatabaseTimeouts(sqlite_busy_s=0.1))
+    )
     try:
         with sqlite_database.engine.begin() as holder:  # BEGIN IMMEDIATE: holds the write lock
             holder.exec_driver_sql("SELECT 1")
