@@ -56,7 +56,7 @@ def fastapi_app(sessions: PlatformSessions) -> Any:
     app = FastAPI()
     add_platform_sessions(app, sessions, settings=SETTINGS)
     add_event_stream(app, sessions, heartbeat_s=0.5)
-    Handle = Annotated[SessionHandle, Depends(session_handle)]
+    Handle = Annotated[SessionHandle, Depends(session_handle)]  # noqa: N806  (a type alias)
 
     class Switch(BaseModel):
         platform_id: str
