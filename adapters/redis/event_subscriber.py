@@ -231,6 +231,12 @@ class RedisEventSubscriber(EventSubscriber):
                 self._serve_once()
             except (RedisError, OSError) as error:
                 self._lose(f"{type(error).__name__}: {error}")
+            except Exception as error:
+                # A reply this code did not expect must not end the process's only subscriber:
+                # start over on a new connection (its followers get their resync).
+                logger.exception("the event subscriber failed; it reconnects")
+                self._lose(f"{type(error).__name__}: {error}")
+                self._sleep(INITIAL_BACKOFF_S)
         self._lose(None)
 
     def _open(self) -> bool:
