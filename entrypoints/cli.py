@@ -163,6 +163,29 @@ def describe_storage(settings: Settings) -> str:
 # --- commands -----------------------------------------------------------------------------
 
 
+def _demo_workers(arguments: argparse.Namespace, settings: Settings) -> int:
+    from platform_sessions.entrypoints.web.demo.workers import (
+        open_worker_sessions,
+        serve_demo_workers,
+        worker_settings,
+    )
+
+    shared = worker_settings(settings)
+    try:
+        return serve_demo_workers(
+            open_worker_sessions(shared),
+            workers=arguments.workers,
+            port=arguments.port,
+            open_browser=not arguments.no_browser,
+            storage=describe_storage(shared),
+        )
+    except OSError as error:
+        raise CliError(
+            f"cannot serve on 127.0.0.1:{arguments.port} ({error.strerror or error}); "
+            "pick another port with --port"
+        ) from None
+
+
 def _walkthrough(_: argparse.Namespace, __: Settings) -> int:
     # Always in memory: the walkthrough invents users, which a real store should not get.
     publisher = InMemoryEventPublisher()
@@ -178,6 +201,8 @@ def _demo(arguments: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the demo's modules are only needed by this command.
     from platform_sessions.entrypoints.web.demo import serve_demo
 
+    if arguments.workers > 1:
+        return _demo_workers(arguments, settings)
     # The demo is an application: like bootstrap(), it creates the default store if need be.
     with open_sessions(settings, operator=False) as sessions:
         try:
@@ -396,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=DEFAULT_DEMO_PORT, help="port (default 8000; 0 picks one)"
     )
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes (default 1); more than one needs --redis-url (and a shared "
+        "--database-url, by default the demo's SQLite file)",
+    )
     demo.set_defaults(run=_demo)
 
     walkthrough = commands.add_parser("walkthrough", help="print a session's whole lifecycle, in memory")

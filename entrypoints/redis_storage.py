@@ -13,18 +13,19 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.redis import (
-    BackgroundEventPublisher,
     NearCache,
     RedisClient,
     RedisEndpoint,
-    RedisEventPublisher,
     RedisKeys,
     RedisOptions,
     RedisPlatformCache,
     RedisPlatformDirectory,
     RedisSessionContextQuery,
     RedisUserSessionRepository,
+    close_event_publisher,
+    open_event_publisher,
     open_near_cache,
     open_redis_client,
 )
@@ -38,8 +39,14 @@ if TYPE_CHECKING:
     from platform_sessions.entrypoints.container import Container
 
 
-def _event_publisher(inner: RedisEventPublisher, options: RedisOptions) -> EventPublisher:
-    return BackgroundEventPublisher(inner) if options.publish_in_background else inner
+def _event_publisher(
+    endpoint: RedisEndpoint, client: RedisClient, keys: RedisKeys, options: RedisOptions
+) -> EventPublisher:
+    if endpoint.embedded:
+        # fakeredis lives in this process: an in-process publisher can be followed as it is.
+        return InMemoryEventPublisher()
+    # On a server: events to Redis, and the process's one subscriber following them.
+    return open_event_publisher(endpoint, client, keys, options)
 
 
 class RedisStorage(containers.DeclarativeContainer):
@@ -79,8 +86,7 @@ class RedisStorage(containers.DeclarativeContainer):
         directory=platform_directory,
         near_cache=near_cache,
     )
-    redis_event_publisher = providers.Singleton(RedisEventPublisher, client=client, keys=keys)
-    event_publisher = providers.Singleton(_event_publisher, redis_event_publisher, options)
+    event_publisher = providers.Singleton(_event_publisher, endpoint, client, keys, options)
 
 
 def plug_redis_storage(
@@ -103,9 +109,7 @@ def plug_redis_storage(
     container.storage.override(storage)
 
     def close() -> None:
-        publisher = storage.event_publisher()
-        if isinstance(publisher, BackgroundEventPublisher):
-            publisher.close()
+        close_event_publisher(storage.event_publisher())
         _close_near_cache(storage.near_cache())
         client: RedisClient = storage.client()
         client.close()

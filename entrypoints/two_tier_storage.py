@@ -17,17 +17,17 @@ from sqlalchemy.engine import Engine
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.redis import (
-    BackgroundEventPublisher,
     NearCache,
     RedisClient,
     RedisEndpoint,
-    RedisEventPublisher,
     RedisKeys,
     RedisOptions,
     RedisPlatformCache,
     RedisPlatformDirectory,
     RedisSessionContextQuery,
     RedisUserSessionRepository,
+    close_event_publisher,
+    open_event_publisher,
     open_near_cache,
     open_redis_client,
 )
@@ -74,8 +74,8 @@ def _event_publisher(
         # fakeredis lives in this process: nobody else could subscribe, and an in-process
         # publisher can be followed (the demo's live updates between tabs).
         return InMemoryEventPublisher()
-    inner = RedisEventPublisher(client, keys)
-    return BackgroundEventPublisher(inner) if options.publish_in_background else inner
+    # On a server: events to Redis, and the process's one subscriber following them.
+    return open_event_publisher(endpoint, client, keys, options)
 
 
 def _breaker(settings: TwoTierSettings, metrics: TwoTierMetrics) -> CircuitBreaker:
@@ -267,9 +267,7 @@ def start_relay(storage: TwoTierStorage) -> Callable[[], None]:
 def close_two_tier_storage(storage: TwoTierStorage) -> None:
     """Deliver queued events, delete the outbox rows already applied to Redis, close the Redis
     client, dispose of the engine."""
-    publisher = storage.event_publisher()
-    if isinstance(publisher, BackgroundEventPublisher):
-        publisher.close()
+    close_event_publisher(storage.event_publisher())
     database: SessionDatabase = storage.database()
     try:
         database.flush_pending_clears()

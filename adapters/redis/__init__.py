@@ -13,7 +13,13 @@ from platform_sessions.adapters.redis.client import (
     open_near_cache,
     open_redis_client,
 )
+from platform_sessions.adapters.redis.event_bus import (
+    RedisEventBus,
+    close_event_publisher,
+    open_event_publisher,
+)
 from platform_sessions.adapters.redis.event_publisher import RedisEventPublisher
+from platform_sessions.adapters.redis.event_subscriber import RedisEventSubscriber
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.adapters.redis.near_cache import NearCache
 from platform_sessions.adapters.redis.platform_cache import RedisPlatformCache
@@ -26,13 +32,17 @@ __all__ = [
     "NearCache",
     "RedisClient",
     "RedisEndpoint",
+    "RedisEventBus",
     "RedisEventPublisher",
+    "RedisEventSubscriber",
     "RedisKeys",
     "RedisOptions",
     "RedisPlatformCache",
     "RedisPlatformDirectory",
     "RedisSessionContextQuery",
     "RedisUserSessionRepository",
+    "close_event_publisher",
+    "open_event_publisher",
     "open_near_cache",
     "open_redis_client",
 ]

@@ -9,6 +9,7 @@ from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 from platform_sessions.adapters.redis.client import RedisClient
 from platform_sessions.adapters.redis.event_codec import encode_event
+from platform_sessions.adapters.redis.event_origin import EventOrigin
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.domain.events import DomainEvent
 from platform_sessions.domain.ids import UserId
@@ -27,12 +28,22 @@ class RedisEventPublisher(EventPublisher):
       and for good. ``sharded`` forces one or the other.
     - Best effort, as the port says: a failure is logged, never raised into the use case whose
       change is already stored.
+    - With an ``origin``, each message names the publishing process, so that its own
+      subscriber can drop the echo (see ``RedisEventBus``).
     """
 
-    def __init__(self, client: RedisClient, keys: RedisKeys, *, sharded: bool | None = None) -> None:
+    def __init__(
+        self,
+        client: RedisClient,
+        keys: RedisKeys,
+        *,
+        sharded: bool | None = None,
+        origin: EventOrigin | None = None,
+    ) -> None:
         self._client = client
         self._keys = keys
         self._sharded = sharded
+        self._origin = origin
         self._lock = threading.Lock()
 
     def channel_for(self, user_id: UserId) -> str:
@@ -46,7 +57,8 @@ class RedisEventPublisher(EventPublisher):
 
     def publish(self, event: DomainEvent) -> None:
         try:
-            self._send(self.channel_for(event.user_id), encode_event(event))
+            origin = self._origin.current() if self._origin is not None else None
+            self._send(self.channel_for(event.user_id), encode_event(event, origin))
         except (RedisError, RedisClusterException, OSError) as error:
             logger.warning("could not publish %s: %s: %s", event.name, type(error).__name__, error)
 

@@ -5,14 +5,17 @@ event stream) of the event's user. Two kinds of source fit:
 
 - an :class:`EventSource` delivers every user's events through one ``subscribe(callback)``:
   the in-memory publisher (``InMemoryEventPublisher.subscribe``) is one;
-- a :class:`UserEventSource` delivers one user's events per ``subscribe_user(user_id,
-  callback)``: the shape of a Redis pub/sub subscriber on per-user channels (sharded pub/sub has
-  no pattern subscriptions), which the broker subscribes while that user has a stream open,
-  so a stream sees the events published by any worker.
+- an :class:`~platform_sessions.domain.ports.EventSubscriber` delivers one user's events per
+  ``subscribe_user(user_id, on_event, on_gap)``: the Redis storages' event bus, one pub/sub
+  subscriber per process on per-user channels (sharded pub/sub has no pattern subscriptions),
+  which the broker subscribes while that user has a stream open, so a stream sees the events
+  published by any worker. When the subscriber says events may have been missed (``on_gap``:
+  its connection to Redis was lost and is back), the user's streams get :data:`RESYNC`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -20,7 +23,8 @@ from typing import Protocol, runtime_checkable
 
 from platform_sessions.domain.events import DomainEvent
 from platform_sessions.domain.ids import UserId
-from platform_sessions.entrypoints.web.event_listener import Listener
+from platform_sessions.domain.ports import EventSubscriber
+from platform_sessions.entrypoints.web.event_listener import RESYNC, AsyncListener, Listener
 
 EventCallback = Callable[[DomainEvent], None]
 Unsubscribe = Callable[[], None]
@@ -35,25 +39,15 @@ class EventSource(Protocol):
         ...
 
 
-@runtime_checkable
-class UserEventSource(Protocol):
-    """Calls back with one user's domain events published from now on.
-
-    The returned function must not wait for a delivery in progress: a listener that falls
-    behind is closed from within a delivery, and may unsubscribe its user then.
-    """
-
-    def subscribe_user(self, user_id: UserId, subscriber: EventCallback) -> Unsubscribe:
-        """Start delivering ``user_id``'s events to ``subscriber``; returns a function that stops it."""
-        ...
-
+UserEventSource = EventSubscriber
+"""Subscribed user by user: the port the Redis storages' event bus implements."""
 
 AnyEventSource = EventSource | UserEventSource
 
 
 def event_source_of(publisher: object) -> AnyEventSource | None:
     """The publisher itself if it can be subscribed to, else ``None`` (no live updates)."""
-    if isinstance(publisher, UserEventSource | EventSource):
+    if isinstance(publisher, EventSubscriber | EventSource):
         return publisher
     return None
 
@@ -70,21 +64,33 @@ class EventBroker:
         self._per_user: UserEventSource | None = None
         self._user_subscriptions: dict[UserId, Unsubscribe] = {}
         self._global_subscription: Unsubscribe | None = None
-        if isinstance(source, UserEventSource):
+        if isinstance(source, EventSubscriber):
             self._per_user = source  # subscribed user by user, while they have streams open
         else:
             self._global_subscription = source.subscribe(self._deliver)
 
     def listen(self, user_id: UserId) -> Listener:
-        """A new listener for ``user_id``'s events; close it when its stream ends."""
-        listener = Listener(user_id, self._capacity, self._forget)
+        """A new listener for ``user_id``'s events, read by a thread; close it when its stream ends."""
+        return self._add(Listener(user_id, self._capacity, self._forget))
+
+    def listen_async(self, user_id: UserId, loop: asyncio.AbstractEventLoop | None = None) -> AsyncListener:
+        """A new listener read by coroutines on ``loop`` (the running one by default)."""
+        running = loop or asyncio.get_running_loop()
+        listener = AsyncListener(user_id, self._capacity, self._forget, running)
+        self._add(listener)
+        return listener
+
+    def _add(self, listener: Listener) -> Listener:
+        user_id = listener.user_id
         with self._subscribing:
             with self._lock:
                 closed = self._closed
                 if not closed:
                     self._listeners[user_id].add(listener)
             if not closed and self._per_user is not None and user_id not in self._user_subscriptions:
-                self._user_subscriptions[user_id] = self._per_user.subscribe_user(user_id, self._deliver)
+                self._user_subscriptions[user_id] = self._per_user.subscribe_user(
+                    user_id, self._deliver, lambda: self._resync(user_id)
+                )
         if closed:
             listener.close()
         return listener
@@ -115,6 +121,12 @@ class EventBroker:
             listeners = list(self._listeners.get(event.user_id, ()))
         for listener in listeners:
             listener.offer(event)
+
+    def _resync(self, user_id: UserId) -> None:
+        with self._lock:
+            listeners = list(self._listeners.get(user_id, ()))
+        for listener in listeners:
+            listener.offer(RESYNC)
 
     def _forget(self, listener: Listener) -> None:
         with self._subscribing:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher
@@ -14,9 +16,16 @@ from platform_sessions.domain.events import (
     SessionStarted,
     UserSessionsEnded,
 )
+from platform_sessions.domain.ports import EventSubscriber
 from platform_sessions.entrypoints.web.event_broker import EventBroker, event_source_of
-from platform_sessions.entrypoints.web.event_listener import CLOSED
-from platform_sessions.entrypoints.web.server_sent_events import EventStream, ends_session, event_frame
+from platform_sessions.entrypoints.web.event_listener import CLOSED, RESYNC
+from platform_sessions.entrypoints.web.server_sent_events import (
+    EventStream,
+    StreamFrames,
+    async_event_frames,
+    ends_session,
+    event_frame,
+)
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -111,15 +120,14 @@ def test_the_stream_sends_events_heartbeats_and_stops_when_its_session_ends() ->
     broker = EventBroker(publisher)
     stream = EventStream(broker.listen("alice"), session_handle="mine", heartbeat_s=0.01)
     frames = iter(stream)
-    assert next(frames).startswith(b"retry: ")
-    assert next(frames) == b": connected\n\n"
+    assert next(frames) == b"retry: 1000\nid: 0\n\n: connected\n\n"  # no resync: not a reconnect
     assert next(frames) == b": keep-alive\n\n"
     publisher.publish(switched())
-    assert next(frames).startswith(b"event: PlatformSwitched\n")
+    assert next(frames).startswith(b"id: 1\nevent: PlatformSwitched\n")
     publisher.publish(
         SessionEnded(user_id="alice", occurred_at=NOW, session_handle="mine", reason=EndReason.LOGOUT)
     )
-    assert next(frames).startswith(b"event: SessionEnded\n")
+    assert next(frames).startswith(b"id: 2\nevent: SessionEnded\n")
     assert list(frames) == []
     stream.close()
     assert broker.listener_count() == 0
@@ -131,16 +139,19 @@ def test_closing_a_stream_that_never_started_releases_its_listener() -> None:
     assert broker.listener_count() == 0
 
 
-class PerUserChannels:
+class PerUserChannels(EventSubscriber):
     """An event source with one channel per user, like Redis pub/sub on per-user channels."""
 
     def __init__(self) -> None:
         self.subscribers: dict[str, list[object]] = {}
+        self.gaps: dict[str, list[Callable[[], None]]] = {}
         self.calls: list[str] = []
 
-    def subscribe_user(self, user_id: str, subscriber: object) -> object:
+    def subscribe_user(self, user_id: str, subscriber: object, on_gap: object = None) -> object:  # type: ignore[override]
         self.calls.append(f"subscribe {user_id}")
         self.subscribers.setdefault(user_id, []).append(subscriber)
+        if on_gap is not None:
+            self.gaps.setdefault(user_id, []).append(on_gap)  # type: ignore[arg-type]
 
         def unsubscribe() -> None:
             self.calls.append(f"unsubscribe {user_id}")
@@ -170,3 +181,69 @@ def test_a_per_user_source_is_subscribed_while_its_user_has_streams_open() -> No
     broker.close()
     assert channels.calls[-2:] == ["subscribe bob", "unsubscribe bob"]
     assert channels.subscribers == {"alice": [], "bob": []}
+
+
+def test_a_gap_in_a_per_user_source_reaches_the_users_streams_as_a_resync() -> None:
+    channels = PerUserChannels()
+    broker = EventBroker(channels)
+    alice, bob = broker.listen("alice"), broker.listen("bob")
+    channels.gaps["alice"][0]()
+    assert alice.next_event(0.1) is RESYNC
+    assert bob.next_event(0.01) is None
+    stream = EventStream(alice, session_handle="mine", heartbeat_s=0.01)
+    channels.gaps["alice"][0]()
+    frames = iter(stream)
+    next(frames)
+    assert next(frames) == b'id: 1\nevent: resync\ndata: {"event":"resync"}\n\n'
+    broker.close()
+
+
+def test_a_reconnecting_browser_is_told_to_resync_first() -> None:
+    # Nothing replays missed events: a stream opened with Last-Event-ID starts with a resync.
+    opening = StreamFrames("mine", reconnected=True).opening()
+    assert opening.startswith(b"retry: 1000\nid: 0\n\n")
+    assert opening.endswith(b'id: 1\nevent: resync\ndata: {"event":"resync"}\n\n')
+
+
+def test_the_async_stream_waits_on_the_loop_and_is_fed_from_other_threads() -> None:
+    publisher = InMemoryEventPublisher()
+    broker = EventBroker(publisher)
+
+    async def follow() -> list[bytes]:
+        listener = broker.listen_async("alice")
+        frames = async_event_frames(listener, session_handle="mine", heartbeat_s=5.0)
+        received = [await anext(frames)]
+        feeder = threading.Thread(
+            target=lambda: [
+                publisher.publish(switched()),
+                publisher.publish(
+                    SessionEnded(
+                        user_id="alice", occurred_at=NOW, session_handle="mine", reason=EndReason.LOGOUT
+                    )
+                ),
+            ]
+        )
+        feeder.start()
+        received += [frame async for frame in frames]  # ends after its session's end
+        feeder.join()
+        return received
+
+    frames = asyncio.run(asyncio.wait_for(follow(), 5))
+    assert frames[1].startswith(b"id: 1\nevent: PlatformSwitched\n")
+    assert frames[2].startswith(b"id: 2\nevent: SessionEnded\n")
+    assert len(frames) == 3
+    assert broker.listener_count() == 0
+
+
+def test_an_async_listener_too_slow_to_keep_up_is_closed() -> None:
+    publisher = InMemoryEventPublisher()
+    broker = EventBroker(publisher, listener_capacity=2)
+
+    async def overflow() -> list[object]:
+        listener = broker.listen_async("alice")
+        for _ in range(3):
+            publisher.publish(switched())
+        return [await listener.next_item(1.0) for _ in range(3)]
+
+    assert asyncio.run(overflow()) == [switched(), switched(), CLOSED]
+    assert broker.listener_count() == 0

@@ -25,9 +25,10 @@ from platform_sessions.entrypoints.web.demo.http_messages import (
 )
 from platform_sessions.entrypoints.web.demo.static_files import static_file
 from platform_sessions.entrypoints.web.event_broker import EventBroker
+from platform_sessions.entrypoints.web.event_stream_wsgi import is_reconnect, open_event_stream
 from platform_sessions.entrypoints.web.handle import SessionHandle
 from platform_sessions.entrypoints.web.refusals import login_required
-from platform_sessions.entrypoints.web.server_sent_events import EVENT_STREAM_HEADERS, EventStream
+from platform_sessions.entrypoints.web.server_sent_events import EVENT_STREAM_HEADERS
 from platform_sessions.entrypoints.web.wsgi_access import session_handle
 
 Handler = Callable[[Request, SessionHandle], Response]
@@ -200,8 +201,9 @@ class DemoApp:
                 "no_live_updates",
                 "this storage's publisher cannot be subscribed to",
             )
-        listener = self._broker.listen(context.user_id)
-        stream = EventStream(listener, session_handle=context.handle, heartbeat_s=self._heartbeat_s)
+        stream = open_event_stream(
+            self._broker, context, heartbeat_s=self._heartbeat_s, reconnected=is_reconnect(request.environ)
+        )
         return Response(HTTPStatus.OK, stream, EVENT_STREAM_HEADERS)
 
     def _name(self, context: SessionContext) -> str:

@@ -6,6 +6,7 @@ Each request, and so each open event stream, gets a thread; a handful of tabs is
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
@@ -24,6 +25,43 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class SharedSocketWSGIServer(ThreadingWSGIServer):
+    """Serves on a listening socket bound before a fork and shared by every worker process.
+
+    The socket is non-blocking: every worker wakes when a connection arrives, one accepts it,
+    and the others' ``accept`` fails at once (and is ignored) instead of blocking their loop.
+    """
+
+    def __init__(self, listening: socket.socket, handler: type[WSGIRequestHandler]) -> None:
+        super().__init__(listening.getsockname(), handler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = listening
+        host, port = listening.getsockname()[:2]
+        self.server_address = (host, port)
+        self.server_name = host
+        self.server_port = port
+        self.setup_environ()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = self.socket.accept()
+        connection.setblocking(True)  # the request itself is read the usual way
+        return connection, address
+
+
+def listening_socket(port: int = 0, host: str = LOOPBACK) -> socket.socket:
+    """A bound, listening, non-blocking socket to share between forked workers."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError:
+        listening.close()
+        raise
+    listening.setblocking(False)
+    return listening
+
+
 class _QuietRequestHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         # One line per request is noise at a terminal showing the demo's passwords.
@@ -34,7 +72,8 @@ class DemoServer:
     """Serves a WSGI app on the loopback interface until :meth:`stop`.
 
     ``port=0`` picks a free port (see :attr:`url`). ``before_stop`` runs first on stop, to end
-    long-lived responses such as event streams.
+    long-lived responses such as event streams. ``listening`` (from :func:`listening_socket`)
+    serves on a socket bound before a fork instead, shared with the other workers.
     """
 
     def __init__(
@@ -44,10 +83,16 @@ class DemoServer:
         port: int = 0,
         host: str = LOOPBACK,
         before_stop: Callable[[], None] | None = None,
+        listening: socket.socket | None = None,
     ) -> None:
-        self._server = make_server(
-            host, port, app, server_class=ThreadingWSGIServer, handler_class=_QuietRequestHandler
-        )
+        self._server: WSGIServer
+        if listening is not None:
+            self._server = SharedSocketWSGIServer(listening, _QuietRequestHandler)
+            self._server.set_app(app)
+        else:
+            self._server = make_server(
+                host, port, app, server_class=ThreadingWSGIServer, handler_class=_QuietRequestHandler
+            )
         self._before_stop = before_stop
         self._serving = threading.Event()
         self._thread: threading.Thread | None = None

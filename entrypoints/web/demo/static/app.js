@@ -217,11 +217,19 @@ function onEvent(event) {
   }
 }
 
+// Events may have been missed (this tab reconnected, or the server's link to Redis was
+// down for a moment): nothing replays them, so re-read the state instead.
+function onResync() {
+  if (page === "dashboard") refreshDashboard();
+  else if (page === "sessions") window.location.reload();
+}
+
 function listen() {
   const source = new EventSource("/events");
   for (const name of EVENT_NAMES) {
     source.addEventListener(name, (message) => onEvent(JSON.parse(message.data)));
   }
+  source.addEventListener("resync", onResync);
   source.addEventListener("error", () => {
     // The browser reconnects by itself; a closed stream means the server refused it
     // (the session is gone), which the state endpoint confirms.
