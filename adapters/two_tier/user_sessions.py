@@ -190,7 +190,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
     def get(self, digest: TokenDigest) -> UserSession | None:
         """Redis if it has it, else the database (as stored there)."""
         try:
-            found = self._guard.call("reading a session", lambda: self._redis.get(digest))
+            found = self._guard.read("reading a session", lambda: self._redis.get(digest))
         except RedisSkipped:
             found = None
         if found is not None:

@@ -129,21 +129,9 @@ def assert_sound(outcome: Outcome, *, unavailable_allowed: bool) -> None:
     assert outcome.owed_outbox_rows == 0, summary
 
 
-FROZEN_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 12 item 1, not fixed yet: after a SIGSTOP/SIGCONT, processes read versions older "
-        "than acknowledged writes (their own included) and ended sessions for a moment: a write "
-        "whose Redis put failed is acknowledged while other processes (and the writer's own, "
-        "when the failure did not open its breaker) still read Redis's old copy until a relay "
-        "applies the row"
-    ),
-)
-
-
 @pytest.mark.parametrize(
     "fault",
-    ["redis-killed", pytest.param("redis-frozen", marks=FROZEN_XFAIL), "postgres-unreachable"],
+    ["redis-killed", "redis-frozen", "postgres-unreachable"],
 )
 def test_acknowledged_operations_hold_across_processes(
     fault: str, redis_server_factory: RedisServerFactory, postgres_schema: str, tmp_path: Path
