@@ -39,7 +39,9 @@ class SwitchPlatform:
     3. Publish :class:`PlatformSwitched`; rotate the token if the policy says so.
 
     Switching to the platform already active writes nothing, commits nothing and says so
-    (``changed=False``), so a double click is harmless. ``session`` is the session as this
+    (``changed=False``), so a double click is harmless; "already active" is judged on the
+    session read again at that moment (one read, on that path only), never on the possibly
+    older session the request resolved. ``session`` is the session as this
     request resolved it: passing it in, rather than a token, saves a read.
     """
 
@@ -60,6 +62,13 @@ class SwitchPlatform:
                 return None
             return SessionChanges(active_platform_id=platform_id)
 
+        if session.active_platform_id == platform_id:
+            # "Already active" must not rest on the session as this request resolved it: a
+            # switch acknowledged since (by another request, another process) would be undone
+            # in silence. Decide it on a read made now; only this path pays the read.
+            current = self.sessions.get(session.token_digest)
+            if current is not None and current.session_id == session.session_id:
+                session = current
         previous = session.active_platform_id
         with self.uow_factory() as uow:
             switched = update_with_retry(self.sessions, session, plan, within=uow)
