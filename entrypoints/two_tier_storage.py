@@ -84,7 +84,7 @@ def _breaker(settings: TwoTierSettings, metrics: TwoTierMetrics) -> CircuitBreak
 
 def _guard(breaker: CircuitBreaker, metrics: TwoTierMetrics, settings: TwoTierSettings) -> RedisGuard:
     # Misses are not authoritative for a few relay ticks after the breaker closes.
-    return RedisGuard(breaker, metrics, grace_s=3 * settings.relay_interval_s)
+    return RedisGuard(breaker, metrics, grace_s=3 * settings.relay_interval_s, lease_s=settings.lease_s)
 
 
 def _now_of(clock: Clock) -> Callable[[], datetime]:

@@ -110,22 +110,29 @@ class OutboxInTransaction:
             for entry, value in zip(entries, values, strict=True)
         ]
 
-    def claim(self, limit: int) -> list[OutboxEntry]:
-        """The oldest ``limit`` rows, locked for this transaction; rows another relay holds are
-        skipped (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway)."""
+    def newest_id(self) -> int:
+        """The highest row id now (0 when empty): a drain bounded by it covers every row
+        committed before it was read."""
+        return int(self._session.scalar(select(func.max(self._rows.id))) or 0)
+
+    def claim(self, limit: int, *, up_to: int | None = None, wait: bool = False) -> list[OutboxEntry]:
+        """The oldest ``limit`` rows (ids at most ``up_to``), locked for this transaction; rows
+        another transaction holds are skipped (PostgreSQL's SKIP LOCKED), or with ``wait``
+        waited for (a row its holder deleted meanwhile is then left out). SQLite has one
+        writer anyway."""
         rows = self._rows
+        bounded = select(
+            rows.id,
+            rows.kind,
+            rows.user_id,
+            rows.token_digest,
+            rows.token_routing_tag,
+            rows.absolute_expires_at,
+        )
+        if up_to is not None:
+            bounded = bounded.where(rows.id <= up_to)
         found = self._session.execute(
-            select(
-                rows.id,
-                rows.kind,
-                rows.user_id,
-                rows.token_digest,
-                rows.token_routing_tag,
-                rows.absolute_expires_at,
-            )
-            .order_by(rows.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            bounded.order_by(rows.id).limit(limit).with_for_update(skip_locked=not wait)
         ).all()
         entries: list[OutboxEntry] = []
         for row_id, kind, user_id, digest_hex, tag, absolute in found:

@@ -12,6 +12,7 @@ by an authoritative miss.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -53,10 +54,14 @@ class ChangeRecorder:
         Returns the ``last_seen_at`` Redis holds for the last session put (touches live
         there), or ``None``. Never raises for either store: the change is committed already.
         """
+        committed_at = time.monotonic()
         try:
             seen = self._guard.call("mirroring a change", lambda: self._writer.apply(work, now))
         except RedisSkipped as skipped:
             self._metrics.increment("mirror_failures")
+            # Redis may keep the old state for this change until a drain applies its row:
+            # answer only once no process's read lease can predate the commit.
+            self._guard.wait_out_leases(committed_at)
             if skipped.attempted:
                 # Redis answered other calls a moment ago (the breaker was closed): readers
                 # may be using it, so make misses in this slot go to the database. With the

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
+from platform_sessions.adapters.redis.errors import is_redis_failure
 from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
 from platform_sessions.adapters.two_tier.database import SessionDatabase
-from platform_sessions.adapters.two_tier.outbox_relay import OutboxRelay
+from platform_sessions.adapters.two_tier.outbox_relay import OutboxBacklog, OutboxRelay
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
 from platform_sessions.adapters.two_tier.rewarm import RewarmBusy, Rewarmer
 from platform_sessions.domain.errors import StoreUnavailable
@@ -43,18 +45,27 @@ class Maintenance:
 
     def tick(self) -> None:
         """Run once; failures are logged, never raised (the next tick tries again)."""
+        started = time.monotonic()
         try:
             self._database.flush_pending_clears()
         except StoreUnavailable as error:
             logger.warning("outbox relay: could not clear applied rows: %s", error)
         try:
             self._guard.call("relaying the outbox", self._relay.drain)
+            # Every row committed before ``started`` is applied: reads may trust Redis again.
+            self._guard.renew_lease(started)
             if self._auto_rewarm and not self._guard.call("checking markers", self._mirror.markers_present):
                 self._guard.call("rewarming Redis", self._rewarmer.rewarm)
         except (RedisSkipped, RewarmBusy):
             pass
         except StoreUnavailable as error:
             logger.warning("outbox relay: the database failed: %s", error)
+            if not is_redis_failure(error) and not isinstance(error, OutboxBacklog):
+                # The database is away: no change can commit through it now, so none can be
+                # acknowledged behind Redis's back, and Redis keeps serving reads (a database
+                # outage must not become a Redis outage). Not covered: a writer that still
+                # reaches the database while its Redis write fails at the same moment.
+                self._guard.renew_lease(started)
 
 
 class RelayThread:

@@ -25,12 +25,17 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     PutSession,
 )
 from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
+from platform_sessions.domain.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 # One drain handles at most this many batches; the next tick takes the rest.
 MAX_BATCHES = 50
+
+
+class OutboxBacklog(StoreUnavailable):
+    """A drain stopped at its batch limit with rows still owed (Redis cannot be trusted yet)."""
 
 
 class OutboxRelay:
@@ -51,11 +56,19 @@ class OutboxRelay:
         self._now = now
 
     def drain(self) -> int:
-        """Relay leftover rows; returns how many. Raises StoreUnavailable (either store)."""
+        """Relay every row committed before the drain began; returns how many. Rows another
+        transaction holds (another relay applying them, a writer deleting rows it applied) are
+        waited for, not skipped: when this returns, every row older than the drain is applied,
+        which is what a read lease (``RedisGuard.renew_lease``) and a probe rely on. Raises
+        StoreUnavailable (either store), or ``OutboxBacklog`` when rows remain after the last
+        batch allowed."""
         relayed = 0
+        newest: int | None = None
         for _ in range(MAX_BATCHES):
             with self._database.transaction("relay the outbox") as tx:
-                entries = tx.outbox.claim(BATCH_SIZE)
+                if newest is None:
+                    newest = tx.outbox.newest_id()
+                entries = tx.outbox.claim(BATCH_SIZE, up_to=newest, wait=True)
                 if not entries:
                     break
                 now = self._now()
@@ -63,8 +76,9 @@ class OutboxRelay:
                 self._writer.apply(_current_work(tx, entries, self._lag, now), now)
                 tx.outbox.clear([e.entry_id for e in entries if e.entry_id is not None])
             relayed += len(entries)
-            if len(entries) < BATCH_SIZE:
-                break
+        else:
+            limit = MAX_BATCHES * BATCH_SIZE
+            raise OutboxBacklog(f"more than {limit} outbox rows wait; the next drain goes on")
         if relayed:
             self._metrics.increment("relayed", relayed)
             logger.info("relayed %d outbox rows to Redis", relayed)

@@ -45,6 +45,7 @@ class RedisGuard:
         metrics: TwoTierMetrics,
         *,
         grace_s: float = 3.0,
+        lease_s: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._breaker = breaker
@@ -53,6 +54,34 @@ class RedisGuard:
         self._grace_s = grace_s
         self._monotonic = monotonic
         self._trusted_from = 0.0
+        self._lease_s = lease_s
+        self._lease_until = 0.0
+
+    @property
+    def lease_s(self) -> float | None:
+        """How long a renewal lets this process read Redis (``None``: no lease, reads always)."""
+        return self._lease_s
+
+    def renew_lease(self, drain_started: float) -> None:
+        """A drain that began at ``drain_started`` (monotonic) left no outbox row committed
+        before it owed: Redis reflects every change committed before then, so reads may trust
+        it until ``drain_started + lease_s``. A change whose Redis write fails is acknowledged
+        only once ``lease_s`` has passed since its commit (:meth:`wait_out_leases`), so no
+        lease that predates it outlives its acknowledgement."""
+        if self._lease_s is not None:
+            self._lease_until = max(self._lease_until, drain_started + self._lease_s)
+
+    def wait_out_leases(self, committed_at: float) -> None:
+        """Block until every process's lease granted before ``committed_at`` has run out."""
+        if self._lease_s is not None:
+            time.sleep(max(0.0, committed_at + self._lease_s - self._monotonic()))
+
+    def read(self, action: str, operation: Callable[[], T]) -> T:
+        """:meth:`call` for a read whose answer is served as current: refused (``RedisSkipped``,
+        not attempted) while this process holds no valid lease."""
+        if self._lease_s is not None and self._monotonic() >= self._lease_until:
+            raise RedisSkipped(f"Redis not trusted while {action}: no read lease", attempted=False)
+        return self.call(action, operation)
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -108,5 +137,6 @@ class RedisGuard:
 
     def _failed(self, action: str, error: StoreUnavailable) -> None:
         self._metrics.increment("redis_failures")
+        self._lease_until = 0.0  # whatever failed may have left Redis behind: drain first
         logger.info("Redis failed while %s, using the database: %s", action, error)
         self._breaker.record_failure()

@@ -65,7 +65,7 @@ class TwoTierSessionContextQuery(SessionContextQuery):
     ) -> SessionSnapshot | None:
         self._metrics.increment("resolves")
         try:
-            reply = self._guard.call(
+            reply = self._guard.read(
                 "resolving a session",
                 lambda: self._redis.read(digest, now=now, requested_platform_id=requested_platform_id),
             )

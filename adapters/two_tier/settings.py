@@ -24,6 +24,10 @@ class TwoTierSettings:
       completeness markers; also the bound of the staleness window (architecture.md).
     - ``auto_rewarm``: rewarm (under a Redis lock) when the markers are gone.
     - ``run_relay``: start the relay thread (tests that drive ``tick`` by hand turn it off).
+      With the relay running, reads trust Redis only under a lease each tick renews after a
+      complete drain (``read_lease_s``, by default two relay intervals and a quarter second),
+      and a change whose Redis write failed is answered only once that long has passed since
+      its commit (architecture.md, "The staleness bound").
     """
 
     breaker: BreakerSettings = field(factory=BreakerSettings)
@@ -31,6 +35,14 @@ class TwoTierSettings:
     relay_interval_s: float = field(default=1.0, validator=_positive_seconds)
     auto_rewarm: bool = True
     run_relay: bool = True
+    read_lease_s: float | None = None
+
+    @property
+    def lease_s(self) -> float | None:
+        """The read lease in force: ``None`` without a relay to renew it."""
+        if not self.run_relay:
+            return None
+        return self.read_lease_s if self.read_lease_s is not None else 2 * self.relay_interval_s + 0.25
 
     def __attrs_post_init__(self) -> None:
         if self.database_touch_interval <= timedelta(0):

@@ -207,7 +207,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             with translated_errors("read a session"):
                 return joined.statements.sessions.get(digest)
         try:
-            found = self._guard.call("reading a session", lambda: self._redis.get(digest))
+            found = self._guard.read("reading a session", lambda: self._redis.get(digest))
         except RedisSkipped:
             found = None
         if found is not None:

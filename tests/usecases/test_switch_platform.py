@@ -208,3 +208,16 @@ def test_a_no_op_of_a_session_ended_meanwhile_is_not_found(world):
     world.end(started.context.session)
     with pytest.raises(SessionNotFound):
         world.switch(started.context.session, mastodon.id)
+
+
+def test_already_active_is_judged_on_the_session_now_not_as_resolved(world):
+    # Issue 12: a request resolved the session on mastodon; another request then switched it to
+    # pixelfed (acknowledged). Switching back with the older read must not answer "already
+    # active" and write nothing: the switch to pixelfed would be undone in silence.
+    mastodon, pixelfed = world.connect_two()
+    started = world.start("alice")
+    resolved = started.context.session
+    assert world.switch(resolved, pixelfed.id).changed
+    outcome = world.switch(resolved, mastodon.id)
+    assert outcome.changed
+    assert world.sessions.get(resolved.token_digest).active_platform_id == mastodon.id
