@@ -39,11 +39,13 @@ if TYPE_CHECKING:
     from platform_sessions.entrypoints.container import Container
 
 
-def _event_publisher(
+def redis_event_publisher(
     endpoint: RedisEndpoint, client: RedisClient, keys: RedisKeys, options: RedisOptions
 ) -> EventPublisher:
+    """The publisher of both Redis-fronted storages (this one and two-tier)."""
     if endpoint.embedded:
-        # fakeredis lives in this process: an in-process publisher can be followed as it is.
+        # fakeredis lives in this process: nobody else could subscribe, and an in-process
+        # publisher can be followed as it is (the demo's live updates between tabs).
         return InMemoryEventPublisher()
     # On a server: events to Redis, and the process's one subscriber following them.
     return open_event_publisher(endpoint, client, keys, options)
@@ -86,7 +88,7 @@ class RedisStorage(containers.DeclarativeContainer):
         directory=platform_directory,
         near_cache=near_cache,
     )
-    event_publisher = providers.Singleton(_event_publisher, endpoint, client, keys, options)
+    event_publisher = providers.Singleton(redis_event_publisher, endpoint, client, keys, options)
 
 
 def plug_redis_storage(

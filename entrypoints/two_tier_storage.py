@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from dependency_injector import containers, providers
 from sqlalchemy.engine import Engine
 
-from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.redis import (
     NearCache,
     RedisClient,
@@ -27,7 +26,6 @@ from platform_sessions.adapters.redis import (
     RedisSessionContextQuery,
     RedisUserSessionRepository,
     close_event_publisher,
-    open_event_publisher,
     open_near_cache,
     open_redis_client,
 )
@@ -58,24 +56,14 @@ from platform_sessions.adapters.two_tier.session_contexts import TwoTierSessionC
 from platform_sessions.adapters.two_tier.user_sessions import TwoTierUserSessionRepository
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import Clock, EventPublisher
+from platform_sessions.domain.ports import Clock
 from platform_sessions.domain.routing import RoutingKey
+from platform_sessions.entrypoints.redis_storage import redis_event_publisher
 
 if TYPE_CHECKING:
     from platform_sessions.entrypoints.container import Container
 
 logger = logging.getLogger(__name__)
-
-
-def _event_publisher(
-    endpoint: RedisEndpoint, client: RedisClient, keys: RedisKeys, options: RedisOptions
-) -> EventPublisher:
-    if endpoint.embedded:
-        # fakeredis lives in this process: nobody else could subscribe, and an in-process
-        # publisher can be followed (the demo's live updates between tabs).
-        return InMemoryEventPublisher()
-    # On a server: events to Redis, and the process's one subscriber following them.
-    return open_event_publisher(endpoint, client, keys, options)
 
 
 def _breaker(settings: TwoTierSettings, metrics: TwoTierMetrics) -> CircuitBreaker:
@@ -134,7 +122,7 @@ class TwoTierStorage(containers.DeclarativeContainer):
         near_cache=near_cache,
     )
     mirror = providers.Singleton(RedisSessionMirror, client=client, keys=keys, policy=policy)
-    event_publisher = providers.Singleton(_event_publisher, endpoint, client, keys, options)
+    event_publisher = providers.Singleton(redis_event_publisher, endpoint, client, keys, options)
 
     # the two tiers together
     now = providers.Singleton(_now_of, clock)
