@@ -1,1 +1,50 @@
-"""pkg"""
+"""platform-sessions: user sessions across several connected platform accounts.
+
+The names most applications need are here, imported on first use only (``import
+platform_sessions`` costs nothing: the storages, SQLAlchemy and redis-py load when
+``bootstrap`` is first touched)::
+
+    from platform_sessions import bootstrap, PlatformSessions, SessionNotFound
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from platform_sessions.domain.errors import (
+        PlatformSessionsError,
+        SessionExpired,
+        SessionNotFound,
+        StoreUnavailable,
+    )
+    from platform_sessions.entrypoints.bootstrap import bootstrap
+    from platform_sessions.entrypoints.facade import PlatformSessions
+
+try:
+    __version__ = version("platform-sessions")
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0+unknown"
+
+# name -> module that defines it
+_EXPORTS = {
+    "bootstrap": "platform_sessions.entrypoints.bootstrap",
+    "PlatformSessions": "platform_sessions.entrypoints.facade",
+    "PlatformSessionsError": "platform_sessions.domain.errors",
+    "SessionNotFound": "platform_sessions.domain.errors",
+    "SessionExpired": "platform_sessions.domain.errors",
+    "StoreUnavailable": "platform_sessions.domain.errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'platform_sessions' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
