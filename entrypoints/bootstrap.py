@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from platform_sessions.adapters.redis import RedisClient, RedisEndpoint, RedisOptions
 from platform_sessions.adapters.redis.reachability import verify_redis
@@ -55,6 +55,8 @@ __all__ = ["DATABASE_URL_ENV", "DEFAULT_DATABASE_URL", "ROUTING_KEY_ENV", "STORA
 DEFAULT_EMBEDDED_DATABASE_URL = DEFAULT_DATABASE_URL  # the name before the SQL default
 # facade.rewarm() waits this long for a rewarm already under way (the relay's, or another process's).
 REWARM_WAIT_S = 60.0
+
+T = TypeVar("T")
 
 Storage = Literal["two-tier", "memory", "sql", "redis", "fakeredis"]
 
@@ -181,18 +183,18 @@ def _plug_one_store(
     checks: list[StoreCheck] = []
     if plan.storage == "sql":
         assert plan.database_url is not None
-        release = hold_sqlite_file(plan.database_url, exclusive=False)
-        try:
-            close_engine = plug_sql_storage(
+        database_url = plan.database_url
+        close_engine, release = _holding_sqlite_file(
+            database_url,
+            exclusive=False,
+            plug=lambda: plug_sql_storage(
                 container,
-                database_url=plan.database_url,
+                database_url=database_url,
                 table_prefix=table_prefix,
                 engine_settings=sql_engine,
                 migrate=migrate,
-            )
-        except BaseException:
-            release()
-            raise
+            ),
+        )
         close_storage = _in_turn(close_engine, release)
         sessions: SessionFactory = container.storage.sessions()
         health = sql_storage_health(plan.storage, sessions)
@@ -298,22 +300,22 @@ def _bootstrap_two_tier(
 ) -> PlatformSessions:
     assert plan.database_url is not None
     options = redis_options or RedisOptions()
+    database_url = plan.database_url
     # Embedded, Redis lives in this process: no other process may share the file.
-    release = hold_sqlite_file(plan.database_url, exclusive=plan.embedded_redis)
-    try:
-        storage = plug_two_tier_storage(
+    storage, release = _holding_sqlite_file(
+        database_url,
+        exclusive=plan.embedded_redis,
+        plug=lambda: plug_two_tier_storage(
             container,
             endpoint=_endpoint(plan),
-            database_url=plan.database_url,
+            database_url=database_url,
             options=options,
             table_prefix=table_prefix,
             engine_settings=sql_engine,
             migrate=migrate,
             settings=settings,
-        )
-    except BaseException:
-        release()
-        raise
+        ),
+    )
     facade: PlatformSessions = container.facade()
     facade.add_closer(release)
     facade.add_closer(lambda: close_two_tier_storage(storage))
@@ -334,6 +336,19 @@ def _bootstrap_two_tier(
         rewarm=lambda progress: rewarmer.rewarm(progress, wait_s=REWARM_WAIT_S),
     )
     return facade
+
+
+def _holding_sqlite_file(
+    database_url: str, *, exclusive: bool, plug: Callable[[], T]
+) -> tuple[T, Callable[[], None]]:
+    """``plug()`` while holding the SQLite file's lock (a no-op for other databases); what it
+    built and what releases the lock. A failing ``plug`` releases it at once."""
+    release = hold_sqlite_file(database_url, exclusive=exclusive)
+    try:
+        return plug(), release
+    except BaseException:
+        release()
+        raise
 
 
 def _in_turn(*closers: Callable[[], None]) -> Callable[[], None]:

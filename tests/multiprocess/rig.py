@@ -28,7 +28,7 @@ from tests.multiprocess.ledger import Verdict, judge, read_ledgers
 from tests.multiprocess.worker import OPTIONS, POLICY, SETTINGS, build
 from tests.support.postgres import PostgresServer
 from tests.two_tier.faults import owed_outbox_depth
-from tests.two_tier.load import wait_until
+from tests.two_tier.load import connect_platforms, wait_until
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 WORKERS = 3
@@ -68,16 +68,7 @@ def seed_sessions(config: dict[str, Any]) -> None:
         platforms: dict[str, list[str]] = {}
         sessions: list[dict[str, str]] = []
         for user in users:
-            platforms[user] = [
-                facade.connect_platform(
-                    user,
-                    name=f"acct{p}",
-                    platform_type="mastodon",
-                    instance_url=f"https://m{p}.example",
-                    username=f"{user}-{p}",
-                ).id
-                for p in range(PLATFORMS_PER_USER)
-            ]
+            platforms[user] = connect_platforms(facade, user, PLATFORMS_PER_USER)
             for _ in range(SESSIONS_PER_USER):
                 started = facade.start_session(user)
                 sessions.append(

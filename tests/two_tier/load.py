@@ -20,6 +20,20 @@ from platform_sessions.entrypoints.facade import PlatformSessions
 PLATFORMS_PER_USER = 2
 
 
+def connect_platforms(sessions: PlatformSessions, user: str, count: int = PLATFORMS_PER_USER) -> list[str]:
+    """Connect ``count`` Mastodon accounts for ``user``; their platform ids."""
+    return [
+        sessions.connect_platform(
+            user,
+            name=f"acct{p}",
+            platform_type="mastodon",
+            instance_url=f"https://m{p}.example",
+            username=f"{user}-{p}",
+        ).id
+        for p in range(count)
+    ]
+
+
 @define
 class LoadStats:
     """What happened, summed over the workers."""
@@ -58,16 +72,7 @@ class MixedLoad:
             users = [f"load-{seed}-{t}-{u}" for u in range(users_per_thread)]
             platforms: dict[str, list[str]] = {}
             for user in users:
-                platforms[user] = [
-                    sessions.connect_platform(
-                        user,
-                        name=f"acct{p}",
-                        platform_type="mastodon",
-                        instance_url=f"https://m{p}.example",
-                        username=f"{user}-{p}",
-                    ).id
-                    for p in range(PLATFORMS_PER_USER)
-                ]
+                platforms[user] = connect_platforms(sessions, user)
             worker = Worker(users, platforms)
             for user in users:
                 for _ in range(3):
