@@ -79,7 +79,6 @@ class Container(containers.DeclarativeContainer):
         switch=providers.Singleton(
             SwitchPlatform,
             sessions=sessions,
-            directory=directory,
             uow_factory=uow_factory,
             publisher=event_publisher,
             clock=clock,
