@@ -40,6 +40,13 @@ PEER_DATA: dict[str, Any] = {
 }
 
 
+def peer_prefix(key_prefix: str) -> str:
+    """Where the peers keep their keys: beside this library's, never under its prefix, whose
+    every write this library's near cache hears of (a real deployment's other apps do not
+    share it)."""
+    return f"peer-{key_prefix}"
+
+
 class PeerMissing(Exception):
     """A peer's package is not installed (``pip install -e '.[bench]'``)."""
 

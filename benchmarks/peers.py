@@ -35,6 +35,7 @@ from benchmarks.peer_apps import (
     flask_platform_sessions,
     flask_session_redis,
     flask_signed_cookie,
+    peer_prefix,
     starlette_bare,
     starlette_signed_cookie,
     starsessions_redis,
@@ -302,7 +303,7 @@ def _lifecycle_cases(
 
 def _flask_cases(bench: _Bench) -> None:
     _flask_bare_cases(bench)
-    prefix = bench.servers.key_prefix
+    prefix = peer_prefix(bench.servers.key_prefix)
     url = bench.servers.redis_url
     apps = [
         ("Flask signed cookie", flask_signed_cookie()),
@@ -336,7 +337,10 @@ def _starlette_cases(bench: _Bench) -> None:
     apps = [("Starlette SessionMiddleware (signed cookie)", starlette_signed_cookie())]
     try:
         apps.append(
-            ("starsessions (Redis)", starsessions_redis(bench.servers.redis_url, bench.servers.key_prefix))
+            (
+                "starsessions (Redis)",
+                starsessions_redis(bench.servers.redis_url, peer_prefix(bench.servers.key_prefix)),
+            )
         )
     except PeerMissing as missing:
         bench.missing.append(f"starsessions: {missing}")
@@ -353,7 +357,9 @@ def _starlette_cases(bench: _Bench) -> None:
 
 
 def _django_cases(bench: _Bench) -> None:
-    django = DjangoApps(bench.servers.redis_url, bench.servers.database_url, bench.servers.key_prefix)
+    django = DjangoApps(
+        bench.servers.redis_url, bench.servers.database_url, peer_prefix(bench.servers.key_prefix)
+    )
     bench.stack.callback(django.close)
     bare = WsgiClient(django.bare)
     bench.bares.append(_Case("bare Django", "Django", None, lambda: bare.request("GET", "/bare")))

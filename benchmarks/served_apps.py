@@ -15,6 +15,7 @@ from benchmarks.in_process import AsgiApp, WsgiApp
 from benchmarks.peer_apps import (
     flask_platform_sessions,
     flask_session_redis,
+    peer_prefix,
     starlette_platform_sessions,
     starsessions_redis,
 )
@@ -56,7 +57,7 @@ def library_flask() -> WsgiApp:
 
 def flask_session() -> WsgiApp:
     servers = servers_from_environment()
-    return flask_session_redis(servers.redis_url, servers.key_prefix)
+    return flask_session_redis(servers.redis_url, peer_prefix(servers.key_prefix))
 
 
 def library_starlette() -> AsgiApp:
@@ -67,4 +68,4 @@ def library_starlette() -> AsgiApp:
 
 def starsessions() -> Any:
     servers = servers_from_environment()
-    return starsessions_redis(servers.redis_url, servers.key_prefix)
+    return starsessions_redis(servers.redis_url, peer_prefix(servers.key_prefix))
