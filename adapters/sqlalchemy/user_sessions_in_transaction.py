@@ -82,6 +82,14 @@ class UserSessionsInTransaction:
             )
         return self._decoded_all(evicted)
 
+    def count_for_user(self, user_id: UserId) -> int:
+        """How many rows ``user_id`` has, expired or not, under the user's lock (as :meth:`create`
+        takes it, so no login of the user can add one before this transaction ends)."""
+        lock_user_sessions(self._session, self._tables, user_id)
+        rows = self._rows
+        counted = self._session.scalar(select(func.count()).select_from(rows).where(rows.user_id == user_id))
+        return int(counted or 0)
+
     def get(self, digest: TokenDigest) -> UserSession | None:
         """The session stored under ``digest`` (one lookup on the unique index), or ``None``."""
         row = self._session.scalars(self._select().where(self._rows.token_digest == digest.hex)).one_or_none()
