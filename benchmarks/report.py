@@ -17,7 +17,7 @@ from benchmarks.targets import (
     peer_verdicts,
     purge_verdict,
     scale_verdict,
-    throughput_verdict,
+    throughput_verdicts,
 )
 from benchmarks.throughput import CONNECTIONS, THREADS, ThroughputResult
 from benchmarks.timing import Measured
@@ -67,9 +67,8 @@ class Report:
             found.append(("sql", purge_verdict(self.purge)))
         if self.peers is not None:
             found.extend(("two-tier", v) for v in peer_verdicts(self.peers))
-        verdict = throughput_verdict(self.throughput) if self.throughput is not None else None
-        if verdict is not None:
-            found.append(("two-tier", verdict))
+        if self.throughput is not None:
+            found.extend(("two-tier", v) for v in throughput_verdicts(self.throughput))
         return found
 
     def markdown(self) -> str:

@@ -49,13 +49,25 @@ def servers_environment(
     }
 
 
+def _after_build() -> None:
+    # PS_BENCH_GC_FREEZE=1: move what the worker built into the permanent generation, so that
+    # a full collection under load need not walk every import (an experiment on the tail).
+    if os.environ.get("PS_BENCH_GC_FREEZE") == "1":
+        import gc
+
+        gc.collect()
+        gc.freeze()
+
+
 def library_flask() -> WsgiApp:
+    _after_build()
     facade = open_facade(StorageKind(os.environ["PS_BENCH_STORAGE"]), servers_from_environment())
     first, second = os.environ[PLATFORMS_ENV].split(",")
     return flask_platform_sessions(facade, os.environ["PS_BENCH_USER"], (first, second))
 
 
 def flask_session() -> WsgiApp:
+    _after_build()
     servers = servers_from_environment()
     return flask_session_redis(servers.redis_url, peer_prefix(servers.key_prefix))
 

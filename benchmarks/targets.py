@@ -21,7 +21,7 @@ from benchmarks.peers import (
 )
 from benchmarks.purge import PurgeResult
 from benchmarks.scale import ScaleResult
-from benchmarks.throughput import FLASK_SESSION_GUNICORN, LIB_GUNICORN, ThroughputResult
+from benchmarks.throughput import FLASK_SESSION_GUNICORN, FROZEN, LIB_GUNICORN, ThroughputResult
 from benchmarks.timing import Measured
 
 RESOLVE_MAX_RATIO = 1.3
@@ -179,17 +179,21 @@ def _most(row: Measured, pick: str) -> int:
 THROUGHPUT_MIN_TO_FLASK_SESSION = 1.5
 
 
-def throughput_verdict(result: ThroughputResult) -> Verdict | None:
-    ours, theirs = result.app(LIB_GUNICORN), result.app(FLASK_SESSION_GUNICORN)
-    if ours is None or theirs is None:
-        return None
-    a, b = ours.best(), theirs.best()
-    assert a is not None
-    assert b is not None
-    ratio = a.requests_per_s / b.requests_per_s
-    return Verdict(
-        "gunicorn gthread read: ≥ 1.5x Flask-Session's requests/s, p99 no worse",
-        ratio >= THROUGHPUT_MIN_TO_FLASK_SESSION and a.p99_ms <= b.p99_ms,
-        f"{a.requests_per_s:,.0f} vs {b.requests_per_s:,.0f} req/s ({ratio:.2f}x), "
-        f"p99 {a.p99_ms:.1f} vs {b.p99_ms:.1f} ms",
-    )
+def throughput_verdicts(result: ThroughputResult) -> list[Verdict]:
+    """The target on the default servers, and the same comparison with gc.freeze() in both."""
+    verdicts = []
+    for suffix, label in (("", ""), (FROZEN, ", both with gc.freeze()")):
+        ours, theirs = result.app(LIB_GUNICORN + suffix), result.app(FLASK_SESSION_GUNICORN + suffix)
+        a, b = (ours.best() if ours else None), (theirs.best() if theirs else None)
+        if a is None or b is None:
+            continue
+        ratio = a.requests_per_s / b.requests_per_s
+        verdicts.append(
+            Verdict(
+                f"gunicorn gthread read{label}: ≥ 1.5x Flask-Session's requests/s, p99 no worse",
+                ratio >= THROUGHPUT_MIN_TO_FLASK_SESSION and a.p99_ms <= b.p99_ms,
+                f"{a.requests_per_s:,.0f} vs {b.requests_per_s:,.0f} req/s ({ratio:.2f}x), "
+                f"p99 {a.p99_ms:.1f} vs {b.p99_ms:.1f} ms",
+            )
+        )
+    return verdicts

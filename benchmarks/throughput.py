@@ -59,6 +59,7 @@ class ServedApp:
     name: str
     factory: str  # module:callable for the server
     library: bool  # this library (its session is logged in by the benchmark) or a peer
+    gc_freeze: bool = False  # the worker calls gc.freeze() once its app is built
     runs: list[ServedRun] = field(factory=list)
 
     def best(self) -> ServedRun | None:
@@ -102,7 +103,7 @@ def measure_throughput(servers: Servers, *, seconds: float, repeats: int) -> Thr
 
 def _measure(servers: Servers, *, seconds: float, repeats: int) -> ThroughputResult:
     wrk = shutil.which("wrk")
-    apps = [ServedApp(a.server, a.name, a.factory, a.library) for a in APPS]
+    apps = [ServedApp(a.server, a.name, a.factory, a.library, a.gc_freeze) for a in APPS]
     result = ThroughputResult(apps, seconds, repeats)
     if wrk is None:
         result.skipped.append("wrk is not installed (apt-get install wrk): no throughput rows")
@@ -116,7 +117,8 @@ def _measure(servers: Servers, *, seconds: float, repeats: int) -> ThroughputRes
         for _ in range(repeats):
             for app in list(result.apps):
                 cookie = f"{WebSettings().cookie_key}={token}" if app.library else None
-                run = _skip_reason(app) or _serve_and_load(wrk, app, environment, cookie, seconds)
+                served_environment = {**environment, "PS_BENCH_GC_FREEZE": "1" if app.gc_freeze else "0"}
+                run = _skip_reason(app) or _serve_and_load(wrk, app, served_environment, cookie, seconds)
                 if isinstance(run, str):
                     result.skipped.append(f"{app.server}, {app.name}: {run}")
                     result.apps.remove(app)
