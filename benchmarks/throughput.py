@@ -80,18 +80,20 @@ class ThroughputResult:
 
 LIB_GUNICORN = "platform-sessions two-tier (Flask)"
 FLASK_SESSION_GUNICORN = "Flask-Session (Redis)"
+FROZEN = ", gc.freeze() after start-up"
+SERVED = "benchmarks.served_apps:"
+GUNICORN = "gunicorn gthread"
 APPS = [
-    ServedApp("gunicorn gthread", LIB_GUNICORN, "benchmarks.served_apps:library_flask()", library=True),
+    ServedApp(GUNICORN, LIB_GUNICORN, SERVED + "library_flask()", library=True),
+    ServedApp(GUNICORN, FLASK_SESSION_GUNICORN, SERVED + "flask_session()", library=False),
+    ServedApp(GUNICORN, LIB_GUNICORN + FROZEN, SERVED + "library_flask()", library=True, gc_freeze=True),
     ServedApp(
-        "gunicorn gthread", FLASK_SESSION_GUNICORN, "benchmarks.served_apps:flask_session()", library=False
+        GUNICORN, FLASK_SESSION_GUNICORN + FROZEN, SERVED + "flask_session()", library=False, gc_freeze=True
     ),
     ServedApp(
-        "uvicorn",
-        "platform-sessions two-tier (Starlette)",
-        "benchmarks.served_apps:library_starlette",
-        library=True,
+        "uvicorn", "platform-sessions two-tier (Starlette)", SERVED + "library_starlette", library=True
     ),
-    ServedApp("uvicorn", "starsessions (Redis)", "benchmarks.served_apps:starsessions", library=False),
+    ServedApp("uvicorn", "starsessions (Redis)", SERVED + "starsessions", library=False),
 ]
 
 
