@@ -29,7 +29,7 @@ FULL = Sizes(
     concurrency_seconds=3.0,
     concurrency_repeats=3,
     peers_rounds=400,
-    throughput_seconds=10.0,
+    throughput_seconds=5.0,
 )
 
 QUICK = Sizes(
