@@ -36,7 +36,8 @@ class SwitchPlatform:
 
     1. In one unit of work (a database session): validate the target as the unit of work
        reads it: it exists, the session's user owns it, it is active
-       (:class:`PlatformNotFound`, :class:`PlatformInactive`); change only the session's
+       (:class:`PlatformNotFound`, :class:`PlatformInactive`; a visitor's (anonymous)
+       session has no platforms: :class:`NotLoggedIn`, before any I/O); change only the session's
        active platform with a versioned update, re-reading and retrying on a conflict a
        bounded number of times (then :class:`ConcurrentUpdate`), stamp the platform's
        ``last_used_at``, commit. The update runs ``within`` the unit of work, so a storage that
@@ -84,7 +85,7 @@ class SwitchPlatform:
         switched = update.session
         self.publisher.publish(
             PlatformSwitched(
-                user_id=switched.user_id,
+                user_id=switched.logged_in_user_id,
                 occurred_at=now,
                 session_handle=switched.handle,
                 from_platform_id=update.decided_on.active_platform_id,  # as it was, not as read
@@ -108,9 +109,10 @@ class SwitchPlatform:
                 return None
             return SessionChanges(active_platform_id=platform_id)
 
+        user_id = session.logged_in_user_id  # a visitor's session has no platforms: before any I/O
         now = self.clock.now()
         with self.uow_factory() as uow:
-            platform = require_usable(uow.platforms.get(platform_id), session.user_id, platform_id)
+            platform = require_usable(uow.platforms.get(platform_id), user_id, platform_id)
             update = update_with_retry(self.sessions, session, plan, within=uow)
             if not update.changed:
                 return update, platform, now  # leaving rolls back: nothing
