@@ -1,7 +1,8 @@
-"""The in-memory storage as a dependency-injector container (one of several storages)."""
+"""The in-memory storage: its dependency-injector container and its builder."""
 
 from __future__ import annotations
 
+from attrs import frozen
 from dependency_injector import containers, providers
 
 from platform_sessions.adapters.composed_session_contexts import ComposedSessionContextQuery
@@ -12,7 +13,10 @@ from platform_sessions.adapters.memory import (
     InMemoryUnitOfWork,
     InMemoryUserSessionRepository,
 )
+from platform_sessions.application.storage_operations import StorageHealth
 from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.entrypoints.container import OpenStorage, Wiring, open_storage
+from platform_sessions.entrypoints.store_checks import CheckedOperations
 
 
 class MemoryStorage(containers.DeclarativeContainer):
@@ -32,3 +36,19 @@ class MemoryStorage(containers.DeclarativeContainer):
         ComposedSessionContextQuery, sessions=user_sessions, directory=platform_directory, policy=policy
     )
     event_publisher = providers.Singleton(InMemoryEventPublisher)
+
+
+@frozen
+class MemoryStorageBuilder:
+    """Opens a :class:`MemoryStorage`: nothing to reach, always healthy, nothing to release."""
+
+    def open(self, wiring: Wiring) -> OpenStorage:
+        container = MemoryStorage(policy=wiring.policy)
+        return open_storage(
+            container,
+            wiring,
+            operations=lambda: CheckedOperations(
+                lambda: StorageHealth(storage="memory", healthy=True), store="memory in this process only"
+            ),
+            description="memory in this process only",
+        )
