@@ -30,7 +30,7 @@ from platform_sessions.adapters.redis import (
     open_near_cache,
     open_redis_client,
 )
-from platform_sessions.adapters.redis.near_cache_counters import near_cache_counters
+from platform_sessions.adapters.redis.near_cache import near_cache_counters
 from platform_sessions.adapters.redis.reachability import redis_reachable, verify_redis
 from platform_sessions.application.storage_operations import StorageHealth
 from platform_sessions.domain.policy import SessionPolicy

@@ -2,7 +2,7 @@
 
 Its container provides the names every storage container provides (``user_sessions``,
 ``session_contexts``, ``platform_directory``, ``uow_factory``, ``event_publisher``), plus
-``engine``, ``sessions`` and ``tables``, which the two-tier storage builds on.
+``engine``, ``database_sessions`` and ``tables``, which the two-tier storage builds on.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.sqlalchemy import (
     DEFAULT_TABLE_PREFIX,
     SqlAlchemyPlatformDirectory,
+    SqlAlchemySessionContextQuery,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
     SqlEngineSettings,
-    SqlSessionContextQuery,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
     upgrade_schema,
 )
@@ -78,16 +78,18 @@ class SqlStorage(containers.DeclarativeContainer):
         migrated_engine, database_url, engine_settings, table_prefix, migrate, file_lock
     )
     tables = providers.Singleton(sql_tables, table_prefix)
-    sessions = providers.Singleton(session_factory, engine)
+    database_sessions = providers.Singleton(database_session_factory, engine)
 
     user_sessions = providers.Singleton(
-        SqlAlchemyUserSessionRepository, sessions=sessions, tables=tables, policy=policy
+        SqlAlchemyUserSessionRepository, database_sessions=database_sessions, tables=tables, policy=policy
     )
-    platform_directory = providers.Singleton(SqlAlchemyPlatformDirectory, sessions=sessions, tables=tables)
-    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, sessions=sessions, tables=tables)
+    platform_directory = providers.Singleton(
+        SqlAlchemyPlatformDirectory, database_sessions=database_sessions, tables=tables
+    )
+    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, database_sessions=database_sessions, tables=tables)
     # Resolve in one transaction (session, touch if due, platforms), not one per port call.
     session_contexts = providers.Singleton(
-        SqlSessionContextQuery, sessions=sessions, tables=tables, policy=policy
+        SqlAlchemySessionContextQuery, database_sessions=database_sessions, tables=tables, policy=policy
     )
     event_publisher = providers.Singleton(InMemoryEventPublisher)
 
@@ -121,7 +123,7 @@ class SqlStorageBuilder:
         """Whether the database is writable, migrated and holds this routing key's data."""
         where = described_database(self.database_url)
         return lambda: verify_database(
-            container.sessions(), container.tables(), where=where, fingerprint=wiring.fingerprint
+            container.database_sessions(), container.tables(), where=where, fingerprint=wiring.fingerprint
         )
 
     def open(self, wiring: Wiring, *, container: SqlStorage | None = None) -> OpenStorage:
@@ -143,7 +145,7 @@ def sql_health(container: Any) -> Callable[[], StorageHealth]:
     """One ``SELECT 1`` per report."""
 
     def report() -> StorageHealth:
-        reachable = database_reachable(container.sessions())
+        reachable = database_reachable(container.database_sessions())
         return StorageHealth(storage="sql", healthy=reachable, database_reachable=reachable)
 
     return report

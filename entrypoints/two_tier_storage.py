@@ -22,7 +22,7 @@ from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
 from platform_sessions.adapters.two_tier.maintenance import Maintenance, RelayThread
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
-from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
+from platform_sessions.adapters.two_tier.mirror_work import MirrorWriter
 from platform_sessions.adapters.two_tier.outbox_relay import OutboxRelay
 from platform_sessions.adapters.two_tier.platform_directory import TwoTierPlatformDirectory
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard
@@ -84,10 +84,12 @@ class TwoTierStorage(containers.DeclarativeContainer):
     # the database
     engine = sql.engine
     tables = sql.tables
-    sql_sessions = sql.sessions
+    database_sessions = sql.database_sessions
     sql_directory = sql.platform_directory
     uow_factory = sql.uow_factory
-    database = providers.Singleton(SessionDatabase, sessions=sql_sessions, tables=tables, policy=policy)
+    database = providers.Singleton(
+        SessionDatabase, database_sessions=database_sessions, tables=tables, policy=policy
+    )
 
     # Redis
     client = redis.client
