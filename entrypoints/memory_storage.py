@@ -42,8 +42,12 @@ class MemoryStorage(containers.DeclarativeContainer):
 class MemoryStorageBuilder:
     """Opens a :class:`MemoryStorage`: nothing to reach, always healthy, nothing to release."""
 
-    def open(self, wiring: Wiring) -> OpenStorage:
-        container = MemoryStorage(policy=wiring.policy)
+    def container(self, wiring: Wiring) -> MemoryStorage:
+        """The container, nothing built yet; override its providers before :meth:`open`."""
+        return MemoryStorage(policy=wiring.policy)
+
+    def open(self, wiring: Wiring, *, container: MemoryStorage | None = None) -> OpenStorage:
+        container = container or self.container(wiring)
         return open_storage(
             container,
             wiring,
