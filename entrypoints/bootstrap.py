@@ -32,8 +32,6 @@ if TYPE_CHECKING:  # the stores' libraries load only with the builder that needs
 
 __all__ = ["DATABASE_URL_ENV", "DEFAULT_DATABASE_URL", "ROUTING_KEY_ENV", "STORAGES", "Storage", "bootstrap"]
 
-DEFAULT_EMBEDDED_DATABASE_URL = DEFAULT_DATABASE_URL  # the name before the SQL default
-
 Storage = Literal["two-tier", "memory", "sql", "redis", "fakeredis"]
 """The storages ``bootstrap`` knows by name (shortcuts for their builders)."""
 
@@ -97,17 +95,30 @@ def bootstrap(
     logged and reported by ``health()``. ``close()`` stops the relay and releases clients,
     pools and engines.
     """
-    named = storage is None or isinstance(storage, str)
+    stores = {
+        "redis_url": redis_url,
+        "redis_cluster_nodes": redis_cluster_nodes,
+        "database_url": database_url,
+    }
+    options = {
+        "table_prefix": table_prefix,
+        "migrate": migrate,
+        "sql_engine": sql_engine,
+        "redis_options": redis_options,
+        "two_tier": two_tier,
+    }
     if storage is None or isinstance(storage, str):
         _refuse_misfits(storage, redis_url, redis_cluster_nodes, database_url)
+    elif misplaced := [name for name, value in {**stores, **options}.items() if value is not None]:
+        raise InvalidInput(f"a storage builder takes its own stores and options, not {', '.join(misplaced)}")
     configured = settings if settings is not None else Settings.from_environment()
-    if named and (redis_url is not None or redis_cluster_nodes is not None or database_url is not None):
-        configured = configured.with_stores(
-            redis_url=redis_url, redis_cluster_nodes=redis_cluster_nodes, database_url=database_url
-        )
     if routing_key is not None:
         configured = configured.with_routing_key(_routing_key(routing_key), "routing_key=")
     if storage is None or isinstance(storage, str):
+        if any(value is not None for value in stores.values()):
+            configured = configured.with_stores(
+                redis_url=redis_url, redis_cluster_nodes=redis_cluster_nodes, database_url=database_url
+            )
         if table_prefix is not None:
             configured = configured.with_table_prefix(table_prefix, "table_prefix=")
         plan = plan_storage(configured, storage)
@@ -121,20 +132,6 @@ def bootstrap(
             two_tier=two_tier,
         )
     else:
-        given = {
-            "database_url": database_url,
-            "table_prefix": table_prefix,
-            "migrate": migrate,
-            "sql_engine": sql_engine,
-            "redis_url": redis_url,
-            "redis_cluster_nodes": redis_cluster_nodes,
-            "redis_options": redis_options,
-            "two_tier": two_tier,
-        }
-        if misplaced := [name for name, value in given.items() if value is not None]:
-            raise InvalidInput(
-                f"a storage builder takes its own stores and options, not {', '.join(misplaced)}"
-            )
         builder = storage
         # A builder's stores may outlive the process: a configured key is kept and checked.
         stable = configured.routing_key is not None
