@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,26 +68,10 @@ def two_tier_sessions(
 
 
 @contextmanager
-def two_tier_storage(
-    endpoint: RedisEndpoint,
-    database_url: str,
-    *,
-    policy: SessionPolicy,
-    clock: Clock | None = None,
-    settings: TwoTierSettings = MANUAL,
-    options: RedisOptions | None = None,
-    customize: Callable[[TwoTierStorage], None] | None = None,
-) -> Iterator[TwoTierStorage]:
-    """A migrated two-tier storage's container under a fresh table prefix; tables dropped afterwards."""
-    with two_tier_sessions(
-        endpoint,
-        database_url,
-        policy=policy,
-        clock=clock,
-        settings=settings,
-        options=options,
-        customize=customize,
-    ) as (_, storage):
+def two_tier_storage(endpoint: RedisEndpoint, database_url: str, **options: Any) -> Iterator[TwoTierStorage]:
+    """The container of :func:`two_tier_sessions` (the same options), for tests that use
+    its providers rather than the facade."""
+    with two_tier_sessions(endpoint, database_url, **options) as (_, storage):
         yield storage
 
 
