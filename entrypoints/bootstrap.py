@@ -26,9 +26,10 @@ from platform_sessions.entrypoints.settings import (
 from platform_sessions.entrypoints.sqlite_file import embedded_routing_key, keeps_key_file
 
 if TYPE_CHECKING:  # the stores' libraries load only with the builder that needs them
-    from platform_sessions.adapters.redis import RedisEndpoint, RedisOptions
+    from platform_sessions.adapters.redis import RedisOptions
     from platform_sessions.adapters.sqlalchemy import SqlEngineSettings
     from platform_sessions.adapters.two_tier import TwoTierSettings
+    from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
 
 __all__ = ["DATABASE_URL_ENV", "DEFAULT_DATABASE_URL", "ROUTING_KEY_ENV", "STORAGES", "Storage", "bootstrap"]
 
@@ -187,27 +188,38 @@ def _builder_for(
         from platform_sessions.entrypoints.memory_storage import MemoryStorageBuilder
 
         return MemoryStorageBuilder()
-    from platform_sessions.adapters.redis import RedisOptions
+    if plan.database_url is None:  # "redis" or "fakeredis"
+        return _redis_builder(plan, redis_options)
     from platform_sessions.adapters.sqlalchemy import SqlEngineSettings
-    from platform_sessions.adapters.two_tier import TwoTierSettings
-    from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
     from platform_sessions.entrypoints.sql_storage import SqlStorageBuilder
+
+    sql = SqlStorageBuilder(
+        database_url=plan.database_url,
+        table_prefix=table_prefix,
+        engine_settings=sql_engine or SqlEngineSettings(),
+        migrate=migrate,
+    )
+    if plan.storage == "sql":
+        return sql
+    from platform_sessions.adapters.two_tier import TwoTierSettings
     from platform_sessions.entrypoints.two_tier_storage import TwoTierStorageBuilder
 
-    sql = None
-    if plan.database_url is not None:
-        sql = SqlStorageBuilder(
-            database_url=plan.database_url,
-            table_prefix=table_prefix,
-            engine_settings=sql_engine or SqlEngineSettings(),
-            migrate=migrate,
-        )
-    if plan.storage == "sql" and sql is not None:
-        return sql
-    redis = RedisStorageBuilder(endpoint=_endpoint(plan), options=redis_options or RedisOptions())
-    if plan.storage == "two-tier" and sql is not None:
-        return TwoTierStorageBuilder(redis=redis, sql=sql, settings=two_tier or TwoTierSettings())
-    return redis
+    return TwoTierStorageBuilder(
+        redis=_redis_builder(plan, redis_options), sql=sql, settings=two_tier or TwoTierSettings()
+    )
+
+
+def _redis_builder(plan: StoragePlan, options: RedisOptions | None) -> RedisStorageBuilder:
+    from platform_sessions.adapters.redis import RedisEndpoint, RedisOptions
+    from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
+
+    if plan.redis_url is not None:
+        endpoint = RedisEndpoint.server(plan.redis_url)
+    elif plan.redis_cluster_nodes is not None:
+        endpoint = RedisEndpoint.cluster(list(plan.redis_cluster_nodes))
+    else:
+        endpoint = RedisEndpoint.in_process()
+    return RedisStorageBuilder(endpoint=endpoint, options=options or RedisOptions())
 
 
 def _chosen_routing_key(plan: StoragePlan, settings: Settings) -> tuple[RoutingKey, bool]:
@@ -226,16 +238,6 @@ def _chosen_routing_key(plan: StoragePlan, settings: Settings) -> tuple[RoutingK
         return embedded_routing_key(plan.database_url), True
     # Memory, fakeredis, or a database server without Redis: no key to keep.
     return RoutingKey(secrets.token_bytes(32)), False
-
-
-def _endpoint(plan: StoragePlan) -> RedisEndpoint:
-    from platform_sessions.adapters.redis import RedisEndpoint
-
-    if plan.redis_url is not None:
-        return RedisEndpoint.server(plan.redis_url)
-    if plan.redis_cluster_nodes is not None:
-        return RedisEndpoint.cluster(list(plan.redis_cluster_nodes))
-    return RedisEndpoint.in_process()
 
 
 def _routing_key(configured: RoutingKey | str | bytes) -> RoutingKey:
