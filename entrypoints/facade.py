@@ -30,7 +30,7 @@ from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.domain.session import UserSession
-from platform_sessions.entrypoints.container import OpenStorage
+from platform_sessions.entrypoints.container import OpenStorage, once
 
 P = TypeVar("P", bound=PlatformUseCase)
 
@@ -95,7 +95,7 @@ class PlatformSessions:
         self._remove_platform = platform_use_case(RemovePlatform)
         self._directory = directory
         self._operations = storage.operations
-        self._close = storage.close
+        self._close = once(storage.close)  # close() twice releases once
         self.events = publisher
         self.clock = clock
         self.policy = policy

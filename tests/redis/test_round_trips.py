@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import cast
 
 import pytest
+import redis
 
 from platform_sessions.adapters.memory import (
     InMemoryPlatformDirectory,
@@ -151,7 +153,7 @@ def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis
     storage = builder.container(wiring)
     counter = SendCounter()
     if len(servers) == 1:  # a cluster client's per-node pools are its own business
-        count_sends(storage.client(), counter)
+        count_sends(cast(redis.Redis, storage.client()), counter)
     with sessions_on(builder.open(wiring, container=storage), policy=policy) as sessions:
         mastodon = sessions.connect_platform(
             "alice", name="Mastodon", platform_type="mastodon", instance_url="https://m.example", username="a"
