@@ -30,7 +30,13 @@ from platform_sessions.domain.ports import (
     UserSessionRepository,
 )
 from platform_sessions.domain.routing import RoutingKey
-from platform_sessions.entrypoints.store_checks import StoreCheck, check_while_starting
+from platform_sessions.entrypoints.store_checks import (
+    CheckedOperations,
+    HealthReport,
+    Rewarm,
+    StoreCheck,
+    check_while_starting,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +95,10 @@ def open_storage(
     container: Any,
     wiring: Wiring,
     *,
-    operations: Callable[[], StorageOperations],
+    report: HealthReport,
     description: str,
     checks: Sequence[StoreCheck] = (),
+    rewarm: Rewarm | None = None,
     close: Callable[[], None] | None = None,
 ) -> OpenStorage:
     """The storage behind ``container``, a storage container providing ``user_sessions``,
@@ -99,6 +106,8 @@ def open_storage(
 
     Builds the record (opening the engine or client the ports need), runs ``checks``, and on
     any failure runs ``close`` (by default the container's ``shutdown_resources``) and raises.
+    Its operations: ``report`` with ``description`` and the ``checks`` (see
+    :class:`CheckedOperations`), and ``rewarm`` if the storage has one.
     """
     release = once(close or container.shutdown_resources)
     try:
@@ -109,7 +118,7 @@ def open_storage(
             uow_factory=container.uow_factory,
             event_publisher=wiring.event_publisher or container.event_publisher(),
             clock=wiring.clock,
-            operations=operations(),
+            operations=CheckedOperations(report, store=description, checks=checks, rewarm=rewarm),
             close=release,
         )
         check_while_starting(checks, description)

@@ -16,7 +16,6 @@ from platform_sessions.adapters.memory import (
 from platform_sessions.application.storage_operations import StorageHealth
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.entrypoints.container import OpenStorage, Wiring, open_storage
-from platform_sessions.entrypoints.store_checks import CheckedOperations
 
 
 class MemoryStorage(containers.DeclarativeContainer):
@@ -51,8 +50,6 @@ class MemoryStorageBuilder:
         return open_storage(
             container,
             wiring,
-            operations=lambda: CheckedOperations(
-                lambda: StorageHealth(storage="memory", healthy=True), store="memory in this process only"
-            ),
+            report=lambda: StorageHealth(storage="memory", healthy=True),
             description="memory in this process only",
         )

@@ -39,7 +39,7 @@ from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.entrypoints.container import OpenStorage, Wiring, lasting, open_storage
 from platform_sessions.entrypoints.memory_storage import MemoryStorage
 from platform_sessions.entrypoints.settings import StoragePlan
-from platform_sessions.entrypoints.store_checks import CheckedOperations, StoreCheck
+from platform_sessions.entrypoints.store_checks import StoreCheck
 
 
 def opened_client(endpoint: RedisEndpoint, options: RedisOptions) -> Iterator[RedisClient]:
@@ -163,9 +163,7 @@ class RedisStorageBuilder:
         return open_storage(
             container,
             wiring,
-            operations=lambda: CheckedOperations(
-                redis_health(label, container), store=description, checks=checks
-            ),
+            report=redis_health(label, container),
             description=description,
             checks=checks,
         )

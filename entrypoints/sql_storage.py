@@ -34,7 +34,7 @@ from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.entrypoints.container import OpenStorage, Wiring, lasting, open_storage
 from platform_sessions.entrypoints.settings import described_database
 from platform_sessions.entrypoints.sqlite_file import hold_sqlite_file
-from platform_sessions.entrypoints.store_checks import CheckedOperations, StoreCheck
+from platform_sessions.entrypoints.store_checks import StoreCheck
 
 
 def held_sqlite_file(database_url: str, exclusive: bool) -> Iterator[None]:
@@ -135,7 +135,7 @@ class SqlStorageBuilder:
         return open_storage(
             container,
             wiring,
-            operations=lambda: CheckedOperations(sql_health(container), store=description, checks=checks),
+            report=sql_health(container),
             description=description,
             checks=checks,
         )

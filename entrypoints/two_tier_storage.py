@@ -37,7 +37,6 @@ from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.entrypoints.container import OpenStorage, Wiring, open_storage
 from platform_sessions.entrypoints.redis_storage import RedisStorage, RedisStorageBuilder
 from platform_sessions.entrypoints.sql_storage import SqlStorage, SqlStorageBuilder
-from platform_sessions.entrypoints.store_checks import CheckedOperations
 
 logger = logging.getLogger(__name__)
 
@@ -216,14 +215,17 @@ class TwoTierStorageBuilder:
         opened = open_storage(
             storage,
             wiring,
-            operations=lambda: CheckedOperations(
-                storage.health().report, store=description, checks=checks, rewarm=rewarm
-            ),
+            report=lambda: storage.health().report(),
             description=description,
             checks=checks,
+            rewarm=rewarm,
             close=close,
         )
-        stop_relay.append(start_relay(storage))
+        try:
+            stop_relay.append(start_relay(storage))
+        except BaseException:
+            opened.close()
+            raise
         return opened
 
 
