@@ -17,18 +17,12 @@ from psycopg import sql
 from platform_sessions.adapters.redis import RedisEndpoint, RedisUserSessionRepository
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.token import RoutingTag, SessionToken, TokenDigest
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.two_tier_storage import (
-    close_two_tier_storage,
-    plug_two_tier_storage,
-    start_relay,
-)
-from tests.builders import ROUTING_KEY
 from tests.multiprocess.ledger import Verdict, judge, read_ledgers
 from tests.multiprocess.worker import OPTIONS, POLICY, SETTINGS, build
 from tests.support.postgres import PostgresServer
 from tests.two_tier.faults import owed_outbox_depth
 from tests.two_tier.load import connect_platforms, wait_until
+from tests.two_tier.wiring import two_tier_sessions
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 WORKERS = 3
@@ -135,18 +129,15 @@ def sleep_until(moment: float) -> None:
 def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failures: list[str]) -> Outcome:
     """Let a fresh process's relay drain, then compare the stores and judge the ledgers."""
     records = read_ledgers(p for p in ledgers if p.exists())
-    container = Container(policy=POLICY, routing_key=ROUTING_KEY)
-    storage = plug_two_tier_storage(
-        container,
-        endpoint=RedisEndpoint.server(config["redis_url"]),
-        database_url=config["direct_database_url"],
+    with two_tier_sessions(
+        RedisEndpoint.server(config["redis_url"]),
+        config["direct_database_url"],
+        policy=POLICY,
         options=OPTIONS,
         table_prefix=config["table_prefix"],
         migrate=False,
         settings=SETTINGS,
-    )
-    stop_relay = start_relay(storage)
-    try:
+    ) as (_, storage):
         redis_sessions: RedisUserSessionRepository = storage.redis_sessions()
         ended = _ended_tokens(records)
 
@@ -176,9 +167,6 @@ def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failur
         left = disagreements()
         owed = owed_outbox_depth(storage)
         finals = {sid: platform for sid, _, _, platform in _database_rows(config)}
-    finally:
-        stop_relay()
-        close_two_tier_storage(storage)
     verdict = judge(records, finals)
     return Outcome(config["seed"], verdict, faults, left, owed, failures)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import cast
 
 import pytest
+import redis
 
 from platform_sessions.adapters.memory import (
     InMemoryPlatformDirectory,
@@ -28,9 +30,8 @@ from platform_sessions.adapters.redis import (
     open_redis_client,
 )
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.redis_storage import plug_redis_storage
-from tests.builders import ROUTING_KEY, a_platform, a_session
+from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
+from tests.builders import ROUTING_KEY, a_platform, a_session, a_wiring, sessions_on
 from tests.contracts.platform_directory import save
 from tests.redis.legs import TEST_OPTIONS
 from tests.redis.round_trips import SendCounter, client_commands, count_sends
@@ -144,15 +145,16 @@ def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis
     publisher's worker thread, off the request's path."""
     _, servers = private_redis
     endpoint = RedisEndpoint.cluster(servers) if len(servers) > 1 else RedisEndpoint.server(_url(servers))
-    container = Container(policy=SessionPolicy(), routing_key=ROUTING_KEY)
-    container.clock.override(clock)
-    close = plug_redis_storage(container, endpoint=endpoint, options=TEST_OPTIONS)
+    policy = SessionPolicy()
+    builder, wiring = (
+        RedisStorageBuilder(endpoint=endpoint, options=TEST_OPTIONS),
+        a_wiring(policy=policy, clock=clock),
+    )
+    storage = builder.container(wiring)
     counter = SendCounter()
     if len(servers) == 1:  # a cluster client's per-node pools are its own business
-        count_sends(container.storage.client(), counter)
-    sessions = container.facade()
-    sessions.add_closer(close)
-    with sessions:
+        count_sends(cast(redis.Redis, storage.client()), counter)
+    with sessions_on(builder.open(wiring, container=storage), policy=policy) as sessions:
         mastodon = sessions.connect_platform(
             "alice", name="Mastodon", platform_type="mastodon", instance_url="https://m.example", username="a"
         )
@@ -170,7 +172,7 @@ def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis
         with client_commands(servers) as switching:
             outcome = sessions.switch_platform(context, mastodon.id)
             switch_sends = counter.of_this_thread()
-            assert container.storage.event_publisher().flush()
+            assert storage.event_publisher().flush()
 
     assert outcome.changed
     assert resolving == ["EVALSHA"]
