@@ -19,13 +19,27 @@ from platform_sessions.adapters.redis.errors import (
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.adapters.redis.replies import text
 from platform_sessions.adapters.redis.scripts import register
-from platform_sessions.adapters.redis.session_codec import decode_session, encode_changes, encode_session
+from platform_sessions.adapters.redis.session_codec import (
+    DATA_PREFIX,
+    decode_session,
+    encode_changes,
+    encode_data_value,
+    encode_session,
+    key_length,
+)
 from platform_sessions.adapters.redis.session_sweeper import SessionSweeper
-from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, SessionNotFound, StoreUnavailable
+from platform_sessions.domain.errors import (
+    ConcurrentUpdate,
+    InvalidInput,
+    SessionDataTooLarge,
+    SessionNotFound,
+    StoreUnavailable,
+)
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -49,6 +63,7 @@ class RedisUserSessionRepository(UserSessionRepository):
         self._keys = keys
         self._policy = policy
         self._idle_us = duration_micros(policy.idle_timeout)
+        self._anonymous_idle_us = duration_micros(policy.anonymous_idle_timeout)
         self._create = register(client, "create_session")
         self._update = register(client, "update_session")
         self._rotate = register(client, "rotate_session")
@@ -56,11 +71,14 @@ class RedisUserSessionRepository(UserSessionRepository):
         self._delete = register(client, "delete_session")
         self._delete_all = register(client, "delete_user_sessions")
         self._prune = register(client, "prune_index")
+        self._write_data = register(client, "write_session_data")
         self._sweeper = SessionSweeper(client, keys, policy)
 
     # create and read
 
     def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
+        if session.user_id is None:
+            return self._create_anonymous(session)
         digest = session.token_digest
         tag, label = digest.routing_tag, self._keys.label_for(session.user_id)
         now = session.last_seen_at
@@ -91,6 +109,27 @@ class RedisUserSessionRepository(UserSessionRepository):
                 return self._decode_entries(reply[1], tag)
             declared = [text(member) for member in reply[1]]
         raise ConcurrentUpdate(f"the user's sessions kept changing under {DECLARE_ATTEMPTS} attempts")
+
+    def _create_anonymous(self, session: UserSession) -> Sequence[UserSession]:
+        """The create script with the session's key alone: in no index, under no limit."""
+        now = session.last_seen_at
+        args: list[Any] = [
+            to_micros(now),
+            self._anonymous_idle_us,
+            0,
+            session.token_digest.hex,
+            to_micros(session.absolute_expires_at),
+            ttl_millis(session.expires_at(self._policy), now),
+            ttl_millis(session.absolute_expires_at, now),
+            0,
+        ]
+        for name, value in encode_session(session, None).items():
+            args.extend((name, value))
+        with redis_unavailable_as_store_error("creating a session"):
+            reply = self._create(keys=[self._keys.session(session.token_digest)], args=args)
+        if text(reply[0]) == "exists":
+            raise ConcurrentUpdate("a session with this token already exists")
+        return []
 
     def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
         """``within`` changes nothing: every write here is at once, so every read is the record."""
@@ -143,16 +182,51 @@ class RedisUserSessionRepository(UserSessionRepository):
             reply = self._update(keys=[self._keys.session(session.token_digest)], args=args)
         return self._versioned_result(reply, session.token_digest, session)
 
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """One script, at once, writing only the keys changed (``within`` is not joined, as in
+        :meth:`update`); its cost is bounded by those keys, not by the session's data."""
+        args: list[Any] = [
+            session.session_id,
+            "" if expected_version is None else expected_version,
+            max_bytes,
+            len(changes.set),
+        ]
+        for key, value in changes.set.items():
+            args.extend((DATA_PREFIX + key, encode_data_value(value), key_length(key)))
+        for key in changes.delete:
+            args.extend((DATA_PREFIX + key, key_length(key)))
+        with redis_unavailable_as_store_error("writing a session's data"):
+            reply = self._write_data(keys=[self._keys.session(session.token_digest)], args=args)
+        if text(reply[0]) == "too_large":
+            raise SessionDataTooLarge(
+                f"the session's data would take {text(reply[1])} bytes encoded, over {max_bytes}"
+            )
+        if text(reply[0]) == "conflict":
+            raise ConcurrentUpdate(
+                f"the session is at version {text(reply[1])}, not {expected_version} as expected"
+            )
+        return self._versioned_result(reply, session.token_digest, session)
+
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         old = session.token_digest
         if new_digest.routing_tag != old.routing_tag:
             # The new key must share the old one's slot; a different tag means the routing key
             # changed since the session started, which it must never do.
             raise InvalidInput("a rotated token must keep the routing tag of the session's user")
-        index_key = self._keys.index(old.routing_tag, self._keys.label_for(session.user_id))
+        keys = [self._keys.session(old), self._keys.session(new_digest)]
+        if session.user_id is not None:  # an anonymous session is in no index
+            keys.append(self._keys.index(old.routing_tag, self._keys.label_for(session.user_id)))
         with redis_unavailable_as_store_error("rotating a session"):
             reply = self._rotate(
-                keys=[self._keys.session(old), self._keys.session(new_digest), index_key],
+                keys=keys,
                 args=[
                     session.session_id,
                     session.version,
@@ -184,7 +258,9 @@ class RedisUserSessionRepository(UserSessionRepository):
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         key = self._keys.session(session.token_digest)
         with redis_unavailable_as_store_error("touching a session"):
-            raw = self._touch(keys=[key], args=[session.session_id, to_micros(seen_at), self._idle_us])
+            raw = self._touch(
+                keys=[key], args=[session.session_id, to_micros(seen_at), self._idle_for(session)]
+            )
         return self._decode_or_none(raw, session.token_digest, key) if raw else None
 
     def delete(self, session: UserSession) -> bool:
@@ -193,6 +269,10 @@ class RedisUserSessionRepository(UserSessionRepository):
         more declaring their hashes (as :meth:`delete_all_for_user` does)."""
         digest = session.token_digest
         tag = digest.routing_tag
+        if session.user_id is None:  # an anonymous session: no index, no rotation to follow
+            with redis_unavailable_as_store_error("deleting a session"):
+                reply = self._delete(keys=[self._keys.session(digest)], args=[session.session_id, digest.hex])
+            return bool(int(reply[1]))
         index_key = self._keys.index(tag, self._keys.label_for(session.user_id))
         declared: list[str] = []
         for _ in range(DECLARE_ATTEMPTS):
@@ -283,6 +363,9 @@ class RedisUserSessionRepository(UserSessionRepository):
             if session is not None:
                 sessions.append(session)
         return sessions
+
+    def _idle_for(self, session: UserSession) -> int:
+        return self._anonymous_idle_us if session.user_id is None else self._idle_us
 
     def _decode_or_none(self, raw: Any, digest: TokenDigest, key: str) -> UserSession | None:
         try:

@@ -16,6 +16,7 @@ from platform_sessions.adapters.redis.session_mirror import EndedSession
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxEntry
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 
 
 @frozen
@@ -26,10 +27,19 @@ class PutSession:
 
 
 @frozen
+class PutSessionData:
+    """Mirror this committed data write: ``session`` as committed, ``changes`` what it wrote
+    (only those keys are written to Redis when it holds the version just before)."""
+
+    session: UserSession
+    changes: SessionDataChanges
+
+
+@frozen
 class ForgetSessions:
     """Remove these ended sessions of one user, leaving tombstones."""
 
-    user_id: UserId
+    user_id: UserId | None
     ended: tuple[EndedSession, ...]
 
 
@@ -48,7 +58,7 @@ class DropPlatforms:
     user_id: UserId
 
 
-MirrorWork = PutSession | ForgetSessions | RotateSession | DropPlatforms
+MirrorWork = PutSession | PutSessionData | ForgetSessions | RotateSession | DropPlatforms
 
 
 def ended(session: UserSession) -> EndedSession:
@@ -60,7 +70,7 @@ def outbox_entries(work: Sequence[MirrorWork]) -> list[OutboxEntry]:
     """The outbox rows that record ``work`` (one per digest, one per platform cache)."""
     entries: list[OutboxEntry] = []
     for item in work:
-        if isinstance(item, PutSession):
+        if isinstance(item, PutSession | PutSessionData):
             s = item.session
             entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
         elif isinstance(item, ForgetSessions):

@@ -12,6 +12,7 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     ForgetSessions,
     MirrorWork,
     PutSession,
+    PutSessionData,
     RotateSession,
 )
 
@@ -31,6 +32,8 @@ class MirrorWriter:
         for item in work:
             if isinstance(item, PutSession):
                 seen = self._mirror.put(item.session, now).last_seen_at
+            elif isinstance(item, PutSessionData):
+                seen = self._mirror.put_data(item.session, item.changes, now).last_seen_at
             elif isinstance(item, ForgetSessions):
                 self._mirror.forget(item.user_id, item.ended, now)
             elif isinstance(item, RotateSession):

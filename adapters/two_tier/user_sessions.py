@@ -30,6 +30,7 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     ForgetSessions,
     MirrorWork,
     PutSession,
+    PutSessionData,
     RotateSession,
     ended,
     outbox_entries,
@@ -39,6 +40,7 @@ from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, Stor
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.ports import Clock, UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -77,9 +79,15 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         """
         now = self._clock.now()
         started = session.last_seen_at
+        user_id = session.user_id
         try:
-            in_redis = self._guard.call(
-                "reading a user's sessions", lambda: self._redis.list_for_user(session.user_id, started)
+            # An anonymous session evicts nothing: no user's sessions to learn about.
+            in_redis = (
+                []
+                if user_id is None
+                else self._guard.call(
+                    "reading a user's sessions", lambda: self._redis.list_for_user(user_id, started)
+                )
             )
             expired_before = started
         except RedisSkipped:
@@ -146,6 +154,51 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         # Redis's last_seen_at is learned only after the commit; the one this request resolved
         # stands in (the database's may lag by the touch interval).
         return stored.touched(session.last_seen_at)
+
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """The database's data write decides (its rows and the version bump, in one
+        transaction, or ``within`` the caller's as :meth:`update` joins it); Redis then gets
+        only the keys written, unless it lacks the version before (then the whole session)."""
+        joined = self._database.joined(within)
+        now = self._clock.now()
+        try:
+            if joined is not None:
+                with translated_errors("write a session's data"):
+                    stored = joined.statements.sessions.write_data(
+                        session, changes, max_bytes=max_bytes, expected_version=expected_version
+                    )
+                    work: list[MirrorWork] = [PutSessionData(stored, changes)]
+                    entries = joined.statements.outbox.add(outbox_entries(work), now)
+                    joined.clear_pending()
+            else:
+                with self._database.transaction("write a session's data") as tx:
+                    stored = tx.sessions.write_data(
+                        session, changes, max_bytes=max_bytes, expected_version=expected_version
+                    )
+                    work = [PutSessionData(stored, changes)]
+                    entries = tx.outbox.add(outbox_entries(work), now)
+        except ConcurrentUpdate:
+            if joined is None:
+                self._conflict(session.token_digest)
+            elif not joined.has_written(session.token_digest):
+                self._conflict(session.token_digest, joined.statements)
+            else:
+                self._metrics.increment("version_conflicts")
+            raise
+        if joined is not None:
+            joined.wrote(session.token_digest)
+            joined.after_commit(lambda: self._recorder.after_commit(work, entries, now))
+            return stored.touched(session.last_seen_at)
+        seen = self._recorder.after_commit(work, entries, now)
+        return stored.touched(seen or session.last_seen_at)
 
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         """The versioned UPDATE of the digest and the CSRF token; Redis forgets the old digest
