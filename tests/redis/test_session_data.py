@@ -88,7 +88,9 @@ def test_a_write_over_the_limit_writes_nothing(redis_client, repository, keys, c
     assert repository.write_data(session, SessionDataChanges(set={"b": "y"}), max_bytes=limit).version == 2
 
 
-def test_a_data_value_that_is_not_json_makes_the_session_unreadable(redis_client, repository, keys, clock, policy):
+def test_a_data_value_that_is_not_json_makes_the_session_unreadable(
+    redis_client, repository, keys, clock, policy
+):
     session = a_session(now=clock.now(), policy=policy, data={"a": 1})
     repository.create(session, max_sessions=10)
     redis_client.hset(keys.session(session.token_digest), "d:a", "{oops")
