@@ -103,7 +103,7 @@ def test_an_anonymous_session_is_in_no_index_and_names_no_user(redis_client, rep
     repository.create(session, max_sessions=1)
 
     key = keys.session(session.token_digest)
-    assert [k for k in redis_client.scan_iter()] == [key.encode()]
+    assert list(redis_client.scan_iter()) == [key.encode()]
     stored = redis_client.hgetall(key)
     assert b"user_id" not in stored
     assert b"user_label" not in stored

@@ -90,7 +90,7 @@ def test_a_data_write_costs_one_transaction_and_one_redis_round_trip(storage, cl
     session = a_session(now=clock.now(), policy=policy)
     repository.create(session, max_sessions=5)
     transactions: list[object] = []
-    event.listen(storage.engine(), "commit", lambda connection: transactions.append(connection))
+    event.listen(storage.engine(), "commit", transactions.append)
 
     repository.write_data(session, SessionDataChanges(set={"a": 1}), max_bytes=MAX_BYTES)
 
