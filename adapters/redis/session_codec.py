@@ -7,8 +7,9 @@ The field names are the Lua scripts' too (``lib_session.lua`` checks the require
 
 The application's data is one field per key (``d:`` + the key: no field of the session's own
 has a colon, so the two never collide), each value its canonical JSON text, so a data write
-sets and deletes only the keys it changed. ``data_bytes`` keeps the running size the write
-script checks the limit against (see ``lua/write_session_data.lua``). An anonymous session
+sets and deletes only the keys it changed. ``data_bytes`` keeps the data's size (as
+``domain.session_data`` measures it), which the write script checks the limit against without
+reading the other keys (see ``lua/write_session_data.lua``). An anonymous session
 has neither ``user_id`` nor ``user_label``.
 """
 
@@ -25,10 +26,11 @@ import attrs
 from platform_sessions.adapters.redis.epoch import from_micros, to_micros
 from platform_sessions.adapters.redis.errors import CorruptPayload
 from platform_sessions.adapters.redis.replies import pairs
-from platform_sessions.domain.attributes import JsonValue, encode_attributes
+from platform_sessions.domain.attributes import JsonValue, canonical_json, encode_attributes
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.session import SessionChanges, Unchanged, UserSession
+from platform_sessions.domain.session_data import data_size, decode_value
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 SCHEMA_VERSION = "1"
@@ -78,41 +80,8 @@ def encode_session(session: UserSession, user_label: str | None) -> dict[str, st
     if session.data:
         fields[DATA_BYTES] = str(data_size(session.data))
         for key, value in session.data.items():
-            fields[DATA_PREFIX + key] = encode_data_value(value)
+            fields[DATA_PREFIX + key] = canonical_json(value)
     return fields
-
-
-def encode_data_value(value: JsonValue) -> str:
-    """A data value as stored: its canonical JSON text (the form the size limits measure)."""
-    return json.dumps(
-        value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False, default=_plain
-    )
-
-
-def key_length(key: str) -> int:
-    """The length in bytes of a data key as JSON text (its share of the encoded data map)."""
-    return len(json.dumps(key, ensure_ascii=False).encode("utf-8"))
-
-
-def data_size(data: Mapping[str, JsonValue]) -> int:
-    """The running size of ``data`` as the ``data_bytes`` field keeps it: per entry its key
-    and value as JSON, a colon and a comma (the whole map's JSON text is this plus 1, or 2
-    when empty)."""
-    return sum(
-        key_length(key) + len(encode_data_value(value).encode("utf-8")) + 2 for key, value in data.items()
-    )
-
-
-def encoded_data_size(running_size: int) -> int:
-    """The length of the whole data map as canonical JSON, from its running size."""
-    return running_size + 1 if running_size else 2
-
-
-def _plain(value: object) -> object:
-    # The data map's nested values are plain already; a read-only view is made plain here.
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"a {type(value).__name__} is no JSON value")
 
 
 def encode_changes(changes: SessionChanges) -> tuple[dict[str, str], list[str]]:
@@ -235,7 +204,7 @@ def _user_id(fields: Mapping[str, str]) -> UserId | None:
 def _data(fields: Mapping[str, str]) -> dict[str, JsonValue]:
     # Every decoded value is a new object: nothing is shared with another decode's result.
     return {
-        name[len(DATA_PREFIX) :]: json.loads(value)
+        name[len(DATA_PREFIX) :]: decode_value(value)
         for name, value in fields.items()
         if name.startswith(DATA_PREFIX)
     }

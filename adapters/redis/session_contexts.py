@@ -202,7 +202,7 @@ class RedisSessionContextQuery(SessionContextQuery):
     def _after_miss(
         self, session: UserSession, missed: PlatformLookup, requested_platform_id: PlatformId | None
     ) -> PlatformLookup:
-        platforms = self._directory.refill(session.user_id, missed.generation)
+        platforms = self._directory.refill(session.logged_in_user_id, missed.generation)
         return PlatformLookup(
             hit=True,
             generation=missed.generation,

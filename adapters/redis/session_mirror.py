@@ -20,17 +20,12 @@ from platform_sessions.adapters.redis.errors import redis_unavailable_as_store_e
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.adapters.redis.replies import text
 from platform_sessions.adapters.redis.scripts import register
-from platform_sessions.adapters.redis.session_codec import (
-    DATA_PREFIX,
-    data_size,
-    encode_data_value,
-    encode_session,
-)
+from platform_sessions.adapters.redis.session_codec import DATA_PREFIX, encode_session
 from platform_sessions.adapters.redis.slot_markers import slot_tag_for, slot_tags
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.session import UserSession
-from platform_sessions.domain.session_data import SessionDataChanges
+from platform_sessions.domain.session_data import SessionDataChanges, data_size
 from platform_sessions.domain.token import TokenDigest
 
 # Markers are written in pipelined batches of this many SETs.
@@ -89,8 +84,8 @@ class RedisSessionMirror:
         missed, or the session is not there), put the whole session instead."""
         digest = session.token_digest
         args: list[Any] = [session.session_id, session.version, data_size(session.data), len(changes.set)]
-        for key in changes.set:
-            args.extend((DATA_PREFIX + key, encode_data_value(session.data[key])))
+        for key, encoded in changes.encoded.items():
+            args.extend((DATA_PREFIX + key, encoded))
         args.extend(DATA_PREFIX + key for key in changes.delete)
         with redis_unavailable_as_store_error("mirroring a session's data"):
             reply = self._put_data(keys=[self._keys.session(digest), self._keys.tombstone(digest)], args=args)

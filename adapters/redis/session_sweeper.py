@@ -59,7 +59,7 @@ class SessionSweeper:
                 continue
             tag, member, label = candidate
             if label is None:  # an anonymous session, in no index
-                args = [now_us, self._anonymous_idle_us, member, ""]
+                args: list[int | str] = [now_us, self._anonymous_idle_us, member, ""]
                 purged += int(self._purge(keys=[key], args=args))
             else:
                 index_key = self._keys.index(tag, label)

@@ -23,9 +23,7 @@ from platform_sessions.adapters.redis.session_codec import (
     DATA_PREFIX,
     decode_session,
     encode_changes,
-    encode_data_value,
     encode_session,
-    key_length,
 )
 from platform_sessions.adapters.redis.session_sweeper import SessionSweeper
 from platform_sessions.domain.errors import (
@@ -80,7 +78,7 @@ class RedisUserSessionRepository(UserSessionRepository):
         if session.user_id is None:
             return self._create_anonymous(session)
         digest = session.token_digest
-        tag, label = digest.routing_tag, self._keys.label_for(session.user_id)
+        tag, label = digest.routing_tag, self._keys.label_for(session.logged_in_user_id)
         now = session.last_seen_at
         session_key, index_key = self._keys.session(digest), self._keys.index(tag, label)
         fields = encode_session(session, label)
@@ -199,15 +197,15 @@ class RedisUserSessionRepository(UserSessionRepository):
             max_bytes,
             len(changes.set),
         ]
-        for key, value in changes.set.items():
-            args.extend((DATA_PREFIX + key, encode_data_value(value), key_length(key)))
+        for key, encoded in changes.encoded.items():
+            args.extend((DATA_PREFIX + key, encoded, len(key.encode("utf-8"))))
         for key in changes.delete:
-            args.extend((DATA_PREFIX + key, key_length(key)))
+            args.extend((DATA_PREFIX + key, len(key.encode("utf-8"))))
         with redis_unavailable_as_store_error("writing a session's data"):
             reply = self._write_data(keys=[self._keys.session(session.token_digest)], args=args)
         if text(reply[0]) == "too_large":
             raise SessionDataTooLarge(
-                f"the session's data would take {text(reply[1])} bytes encoded, over {max_bytes}"
+                f"the session's data would be {text(reply[1])} bytes once encoded, more than {max_bytes}"
             )
         if text(reply[0]) == "conflict":
             raise ConcurrentUpdate(
@@ -221,21 +219,21 @@ class RedisUserSessionRepository(UserSessionRepository):
             # The new key must share the old one's slot; a different tag means the routing key
             # changed since the session started, which it must never do.
             raise InvalidInput("a rotated token must keep the routing tag of the session's user")
-        keys = [self._keys.session(old), self._keys.session(new_digest)]
-        if session.user_id is not None:  # an anonymous session is in no index
-            keys.append(self._keys.index(old.routing_tag, self._keys.label_for(session.user_id)))
+        args: list[Any] = [
+            session.session_id,
+            session.version,
+            session.version + 1,
+            old.hex,
+            new_digest.hex,
+            new_csrf_token,
+        ]
+        if session.user_id is None:
+            # Its own index lives until the session's absolute deadline (from the time it was
+            # last seen, about now: a little longer at worst, which costs nothing).
+            args.append(ttl_millis(session.absolute_expires_at, session.last_seen_at))
+        keys = [self._keys.session(old), self._keys.session(new_digest), self._index_of(session)]
         with redis_unavailable_as_store_error("rotating a session"):
-            reply = self._rotate(
-                keys=keys,
-                args=[
-                    session.session_id,
-                    session.version,
-                    session.version + 1,
-                    old.hex,
-                    new_digest.hex,
-                    new_csrf_token,
-                ],
-            )
+            reply = self._rotate(keys=keys, args=args)
         if text(reply[0]) == "taken":
             raise ConcurrentUpdate("a session with the new token already exists")
         return self._versioned_result(reply, new_digest, session)
@@ -265,15 +263,12 @@ class RedisUserSessionRepository(UserSessionRepository):
 
     def delete(self, session: UserSession) -> bool:
         """By the session's id: one script under the token the caller knows; if a rotation
-        moved the session since, the script asks for the user's index members and runs once
-        more declaring their hashes (as :meth:`delete_all_for_user` does)."""
+        moved the session since, the script asks for the user's index members (an anonymous
+        session's own index) and runs once more declaring their hashes (as
+        :meth:`delete_all_for_user` does)."""
         digest = session.token_digest
         tag = digest.routing_tag
-        if session.user_id is None:  # an anonymous session: no index, no rotation to follow
-            with redis_unavailable_as_store_error("deleting a session"):
-                reply = self._delete(keys=[self._keys.session(digest)], args=[session.session_id, digest.hex])
-            return bool(int(reply[1]))
-        index_key = self._keys.index(tag, self._keys.label_for(session.user_id))
+        index_key = self._index_of(session)
         declared: list[str] = []
         for _ in range(DECLARE_ATTEMPTS):
             with redis_unavailable_as_store_error("deleting a session"):
@@ -363,6 +358,13 @@ class RedisUserSessionRepository(UserSessionRepository):
             if session is not None:
                 sessions.append(session)
         return sessions
+
+    def _index_of(self, session: UserSession) -> str:
+        """The index naming the session's current digest: its user's, or its own if anonymous."""
+        tag = session.token_digest.routing_tag
+        if session.user_id is None:
+            return self._keys.anonymous_index(tag, session.session_id)
+        return self._keys.index(tag, self._keys.label_for(session.user_id))
 
     def _idle_for(self, session: UserSession) -> int:
         return self._anonymous_idle_us if session.user_id is None else self._idle_us

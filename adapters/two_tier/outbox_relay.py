@@ -24,6 +24,7 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     MirrorWork,
     MirrorWriter,
     PutSession,
+    session_owner,
 )
 from platform_sessions.domain.errors import StoreUnavailable
 
@@ -100,8 +101,9 @@ def _current_work(
             continue
         seen.add(digest.hex)
         stored = tx.user_sessions.get(digest)
-        if stored is not None and stored.user_id == entry.user_id:
+        owner = session_owner(entry)
+        if stored is not None and stored.user_id == owner:
             work.append(PutSession(lag.credit(stored, now)))
         elif entry.absolute_expires_at is not None:
-            work.append(ForgetSessions(entry.user_id, (EndedSession(digest, entry.absolute_expires_at),)))
+            work.append(ForgetSessions(owner, (EndedSession(digest, entry.absolute_expires_at),)))
     return work

@@ -100,7 +100,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             )
             work: list[MirrorWork] = [PutSession(session)]
             if evicted:
-                work.insert(0, ForgetSessions(session.user_id, tuple(ended(s) for s in evicted)))
+                work.insert(0, ForgetSessions(session.logged_in_user_id, tuple(ended(s) for s in evicted)))
             entries = tx.outbox.add(outbox_entries(work), now)
         self._recorder.after_commit(work, entries, now)
         return evicted

@@ -1,8 +1,7 @@
 -- End one session by its id: under the token the caller knows or, if a rotation moved it
 -- since, under whichever token the user's index names now.
 --
--- KEYS[1] the session hash of the token the caller knows    KEYS[2] the user's index (absent
--- for an anonymous session)
+-- KEYS[1] the session hash of the token the caller knows    KEYS[2] the user's index
 -- KEYS[3..] the session hashes of the index's members (declared on 'need')
 -- ARGV[1] session id    ARGV[2] the member of KEYS[1]    ARGV[3..] the members of KEYS[3..]
 -- Returns {'ok', 1} if it deleted the session, {'ok', 0} if no session with that id is left,
@@ -19,18 +18,13 @@ end
 
 local function delete(key, member)
   redis.call('DEL', key)
-  if KEYS[2] then
-    usable_index(KEYS[2])
-    redis.call('ZREM', KEYS[2], member)
-  end
+  usable_index(KEYS[2])
+  redis.call('ZREM', KEYS[2], member)
   return {'ok', 1}
 end
 
 if holds(KEYS[1], ARGV[1]) then
   return delete(KEYS[1], ARGV[2])
-end
-if #KEYS == 1 then
-  return {'ok', 0}  -- an anonymous session (no index): its token is its only name
 end
 local has_index = redis.call('TYPE', KEYS[2])['ok'] == 'zset'
 if has_index and redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then
