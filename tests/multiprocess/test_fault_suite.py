@@ -124,6 +124,7 @@ def assert_sound(outcome: Outcome, *, unavailable_allowed: bool) -> None:
     assert verdict.rejections == 0, summary
     assert verdict.zombies == 0, summary
     assert verdict.lost_switches == 0, summary
+    assert verdict.lost_data_writes == 0, summary
     assert verdict.stale_reads == 0, summary
     assert outcome.disagreements == [], summary
     assert outcome.owed_outbox_rows == 0, summary

@@ -6,7 +6,9 @@ operation is written to the ledger with the monotonic time it started and ended
 (``time.monotonic`` is the system-wide ``CLOCK_MONOTONIC`` on Linux, so the parent compares
 times of different processes). Only the owner of a user (``user index % workers``) changes that
 user's sessions' lifecycle (login, rotation, end, end-all); every process resolves and switches
-every session it knows of, so one process reads what another acknowledged.
+every session it knows of, so one process reads what another acknowledged. Each thread also
+writes its own key of the sessions' data (``w<process>t<thread>``, counting up), so every write
+of a key is later than the one before and a read must show at least the last one acknowledged.
 """
 
 from __future__ import annotations
@@ -106,11 +108,14 @@ class Load:
             thread.join(120)
 
     def _loop(self, thread: int, rng: random.Random) -> None:
+        key, written = f"w{self._index}t{thread}", 0
         while time.monotonic() < self._stop_at:
-            self._step(rng, lifecycle=thread == 0)
+            if self._step(rng, lifecycle=thread == 0, data=(key, written + 1)):
+                written += 1
             time.sleep(PAUSE_S)
 
-    def _step(self, rng: random.Random, *, lifecycle: bool) -> None:
+    def _step(self, rng: random.Random, *, lifecycle: bool, data: tuple[str, int]) -> bool:
+        """One operation; whether it used up the data value (it did whenever it tried a write)."""
         choice = rng.random()
         with self._lock:
             if choice >= 0.82 and self.owned:
@@ -119,8 +124,13 @@ class Load:
                 token = rng.choice(sorted(self.known))
             user, sid = self.known[token]
             owner = token in self.owned
-        if choice < 0.70:
+        if choice < 0.64:
             self._resolve(token, sid)
+        elif choice < 0.70:
+            context = self._resolve(token, sid)
+            if context is not None:
+                self._write_data(context, sid, *data)
+                return True
         elif choice < 0.82:
             context = self._resolve(token, sid)
             if context is not None:
@@ -140,6 +150,7 @@ class Load:
                 self._end(context, token, sid)
         else:
             self._end_all(user)
+        return False
 
     # --- operations, each recorded ----------------------------------------------------------
 
@@ -162,9 +173,29 @@ class Load:
             return None
         session = context.session
         self._record(
-            "resolve", started, "ok", tok=token, sid=sid, v=session.version, plat=session.active_platform_id
+            "resolve",
+            started,
+            "ok",
+            tok=token,
+            sid=sid,
+            v=session.version,
+            plat=session.active_platform_id,
+            data=dict(session.data),
         )
         return context
+
+    def _write_data(self, context: Any, sid: str, key: str, value: int) -> None:
+        started = time.monotonic()
+        try:
+            stored = self._sessions.write_session_data(context, set={key: value})
+        except SessionNotFound as error:
+            self._record("data", started, "refused", sid=sid, key=key, val=value, why=type(error).__name__)
+            return
+        except PlatformSessionsError as error:
+            # StoreUnavailable may hide a commit that happened (an ambiguous answer).
+            self._record("data", started, "ambiguous", sid=sid, key=key, val=value, why=repr(error)[:200])
+            return
+        self._record("data", started, "ok", sid=sid, key=key, val=value, v=stored.version)
 
     def _switch(self, context: Any, sid: str, target: str) -> None:
         started = time.monotonic()
