@@ -111,8 +111,6 @@ def _truth(records: list[Record], verdict: Verdict) -> _Truth:
             verdict.acknowledged_writes += 1
         if r["op"] == "switch" and r["out"] in ("ok", "ambiguous"):
             truth.switches[r["sid"]].append(r)
-        if r["op"] == "data" and r["out"] == "ok":
-            truth.data_writes[r["sid"]].setdefault(r["key"], []).append((r["e"], r["val"]))
         for token in _ended_by(r):
             truth.kill_started[token] = min(truth.kill_started.get(token, r["s"]), r["s"])
             if r["out"] == "ok":
@@ -131,10 +129,17 @@ def _truth(records: list[Record], verdict: Verdict) -> _Truth:
                 best = (version, who)
             running.append(best)
         truth.maxima[sid] = running
+    _index_data_writes(records, truth)
+    return truth
+
+
+def _index_data_writes(records: list[Record], truth: _Truth) -> None:
+    for r in records:
+        if r["op"] == "data" and r["out"] == "ok":
+            truth.data_writes[r["sid"]].setdefault(r["key"], []).append((r["e"], r["val"]))
     for keys in truth.data_writes.values():
         for writes in keys.values():
             writes.sort()
-    return truth
 
 
 def _judge_resolve(r: Record, truth: _Truth, verdict: Verdict) -> None:

@@ -19,6 +19,7 @@ from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.token import RoutingTag, SessionToken, TokenDigest
 from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.two_tier_storage import (
+    TwoTierStorage,
     close_two_tier_storage,
     plug_two_tier_storage,
     start_relay,

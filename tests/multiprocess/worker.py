@@ -43,6 +43,7 @@ SETTINGS = TwoTierSettings(
     breaker=BreakerSettings(failure_threshold=3, open_seconds=0.5), relay_interval_s=0.2
 )
 POLICY = SessionPolicy(max_sessions_per_user=200)
+DATA_WRITE_SHARE = 0.06  # of the steps: a resolve, then a write of the thread's own data key
 
 
 def build(config: dict[str, Any], *, migrate: bool = False) -> PlatformSessions:
@@ -110,12 +111,22 @@ class Load:
     def _loop(self, thread: int, rng: random.Random) -> None:
         key, written = f"w{self._index}t{thread}", 0
         while time.monotonic() < self._stop_at:
-            if self._step(rng, lifecycle=thread == 0, data=(key, written + 1)):
-                written += 1
+            if rng.random() < DATA_WRITE_SHARE:
+                written += 1  # used up even if the write is not made: values only go up
+                self._data_step(rng, key, written)
+            else:
+                self._step(rng, lifecycle=thread == 0)
             time.sleep(PAUSE_S)
 
-    def _step(self, rng: random.Random, *, lifecycle: bool, data: tuple[str, int]) -> bool:
-        """One operation; whether it used up the data value (it did whenever it tried a write)."""
+    def _data_step(self, rng: random.Random, key: str, value: int) -> None:
+        with self._lock:
+            token = rng.choice(sorted(self.known))
+            _, sid = self.known[token]
+        context = self._resolve(token, sid)
+        if context is not None:
+            self._write_data(context, sid, key, value)
+
+    def _step(self, rng: random.Random, *, lifecycle: bool) -> None:
         choice = rng.random()
         with self._lock:
             if choice >= 0.82 and self.owned:
@@ -124,13 +135,8 @@ class Load:
                 token = rng.choice(sorted(self.known))
             user, sid = self.known[token]
             owner = token in self.owned
-        if choice < 0.64:
+        if choice < 0.70:
             self._resolve(token, sid)
-        elif choice < 0.70:
-            context = self._resolve(token, sid)
-            if context is not None:
-                self._write_data(context, sid, *data)
-                return True
         elif choice < 0.82:
             context = self._resolve(token, sid)
             if context is not None:
@@ -150,7 +156,6 @@ class Load:
                 self._end(context, token, sid)
         else:
             self._end_all(user)
-        return False
 
     # --- operations, each recorded ----------------------------------------------------------
 
