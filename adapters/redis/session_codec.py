@@ -167,6 +167,9 @@ def _from_fields(fields: Mapping[str, str], digest: TokenDigest) -> UserSession:
     try:
         if fields.get(SCHEMA) != SCHEMA_VERSION:
             raise CorruptPayload(f"schema version {fields.get(SCHEMA)!r}, expected {SCHEMA_VERSION!r}")
+        size = fields.get(DATA_BYTES, "0")
+        if not (size.isascii() and size.isdigit()):  # as the scripts judge it (lib_session.lua)
+            raise CorruptPayload("the data's size is not a number")
         return UserSession(
             session_id=_required(fields, SESSION_ID),
             token_digest=digest,

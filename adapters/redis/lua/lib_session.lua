@@ -83,6 +83,15 @@ local function is_decodable(s, flat)
   if not pcall(cjson.decode, s.attributes) then
     return false
   end
+  if s.data_bytes and not string.match(s.data_bytes, '^%d+$') then
+    return false
+  end
+  -- Each data key's value is JSON text (fields 'd:' + key; see session_codec.py).
+  for i = 1, #flat, 2 do
+    if string.sub(flat[i], 1, 2) == 'd:' and not pcall(cjson.decode, flat[i + 1]) then
+      return false
+    end
+  end
   for i = 1, #flat do
     if not is_utf8(flat[i]) then
       return false

@@ -21,7 +21,10 @@ end
 if ARGV[2] ~= '' and tonumber(head[3]) ~= tonumber(ARGV[2]) then
   return {'conflict', head[3]}
 end
-local size = tonumber(head[4] or '0') or 0
+local size = tonumber(head[4] or '0')
+if not size then
+  return {'missing'}  -- a size that is no number: a corrupt record, which the client ignores too
+end
 
 local function entry(field, key_length)
   local old = redis.call('HSTRLEN', KEYS[1], field)
