@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import event
 
 from platform_sessions.adapters.redis import RedisEndpoint
@@ -70,7 +71,7 @@ def test_a_data_write_redis_did_not_hear_of_is_relayed(storage, clock, policy, m
     mirror = storage.mirror()
 
     def lost(*args: object, **kwargs: object) -> None:
-        raise StoreUnavailable("injected: Redis write lost")
+        raise StoreUnavailable("injected: Redis write lost") from RedisConnectionError("injected")
 
     monkeypatch.setattr(mirror, "put_data", lost)
     stored = repository.write_data(session, SessionDataChanges(set={"b": 2}), max_bytes=MAX_BYTES)
