@@ -19,7 +19,6 @@ def storage(request: pytest.FixtureRequest, tmp_path, policy, clock) -> Iterator
 
 
 class TestTwoTierUserSessionRepository(UserSessionRepositoryContract):
-
     @pytest.fixture
     def repository(self, storage):
         return storage.user_sessions()
