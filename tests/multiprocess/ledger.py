@@ -41,6 +41,7 @@ class Verdict:
     operations: int = 0
     resolves: int = 0
     acknowledged_writes: int = 0
+    acknowledged_data_writes: int = 0
     unavailable: int = 0
     errors: int = 0
     stale_reads: int = 0
@@ -59,7 +60,7 @@ class Verdict:
     def summary(self) -> str:
         return (
             f"operations={self.operations} resolves={self.resolves} acknowledged writes="
-            f"{self.acknowledged_writes} unavailable={self.unavailable} errors={self.errors} "
+            f"{self.acknowledged_writes} (data {self.acknowledged_data_writes}) unavailable={self.unavailable} errors={self.errors} "
             f"stale reads={self.stale_reads} zombies={self.zombies} rejections={self.rejections} "
             f"lost switches={self.lost_switches} lost data writes={self.lost_data_writes}"
         )
@@ -129,13 +130,14 @@ def _truth(records: list[Record], verdict: Verdict) -> _Truth:
                 best = (version, who)
             running.append(best)
         truth.maxima[sid] = running
-    _index_data_writes(records, truth)
+    _index_data_writes(records, truth, verdict)
     return truth
 
 
-def _index_data_writes(records: list[Record], truth: _Truth) -> None:
+def _index_data_writes(records: list[Record], truth: _Truth, verdict: Verdict) -> None:
     for r in records:
         if r["op"] == "data" and r["out"] == "ok":
+            verdict.acknowledged_data_writes += 1
             truth.data_writes[r["sid"]].setdefault(r["key"], []).append((r["e"], r["val"]))
     for keys in truth.data_writes.values():
         for writes in keys.values():

@@ -118,6 +118,7 @@ def assert_sound(outcome: Outcome, *, unavailable_allowed: bool) -> None:
     verdict = outcome.verdict
     assert outcome.worker_failures == [], summary
     assert verdict.resolves > 1000, summary
+    assert verdict.acknowledged_data_writes > 50, summary
     assert verdict.errors == 0, summary
     if not unavailable_allowed:
         assert verdict.unavailable == 0, summary
