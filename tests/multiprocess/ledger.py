@@ -60,7 +60,8 @@ class Verdict:
     def summary(self) -> str:
         return (
             f"operations={self.operations} resolves={self.resolves} acknowledged writes="
-            f"{self.acknowledged_writes} (data {self.acknowledged_data_writes}) unavailable={self.unavailable} errors={self.errors} "
+            f"{self.acknowledged_writes} (data {self.acknowledged_data_writes}) "
+            f"unavailable={self.unavailable} errors={self.errors} "
             f"stale reads={self.stale_reads} zombies={self.zombies} rejections={self.rejections} "
             f"lost switches={self.lost_switches} lost data writes={self.lost_data_writes}"
         )
