@@ -68,45 +68,21 @@ def ended(session: UserSession) -> EndedSession:
     return EndedSession(session.token_digest, session.absolute_expires_at)
 
 
-# The owner an outbox row names for an anonymous session's work: the column names a user, and
-# no user id is empty (``checked_id``).
-ANONYMOUS_OWNER: UserId = ""
-
-
-def outbox_owner(user_id: UserId | None) -> UserId:
-    """The ``user_id`` an outbox row records for work on a session of ``user_id``."""
-    return ANONYMOUS_OWNER if user_id is None else user_id
-
-
-def session_owner(entry: OutboxEntry) -> UserId | None:
-    """The user of the session an outbox row is about (``None``: an anonymous session)."""
-    return None if entry.user_id == ANONYMOUS_OWNER else entry.user_id
-
-
 def outbox_entries(work: Sequence[MirrorWork]) -> list[OutboxEntry]:
     """The outbox rows that record ``work`` (one per digest, one per platform cache)."""
     entries: list[OutboxEntry] = []
     for item in work:
         if isinstance(item, PutSession | PutSessionData):
             s = item.session
-            entries.append(
-                OutboxEntry.for_session(outbox_owner(s.user_id), s.token_digest, s.absolute_expires_at)
-            )
+            entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
         elif isinstance(item, ForgetSessions):
             entries.extend(
-                OutboxEntry.for_session(outbox_owner(item.user_id), e.digest, e.absolute_expires_at)
-                for e in item.ended
+                OutboxEntry.for_session(item.user_id, e.digest, e.absolute_expires_at) for e in item.ended
             )
         elif isinstance(item, RekeySession):
             s = item.session
-            entries.append(
-                OutboxEntry.for_session(
-                    outbox_owner(s.user_id), item.old.digest, item.old.absolute_expires_at
-                )
-            )
-            entries.append(
-                OutboxEntry.for_session(outbox_owner(s.user_id), s.token_digest, s.absolute_expires_at)
-            )
+            entries.append(OutboxEntry.for_session(s.user_id, item.old.digest, item.old.absolute_expires_at))
+            entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
         else:
             entries.append(OutboxEntry.for_platforms(item.user_id))
     return entries

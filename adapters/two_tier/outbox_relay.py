@@ -24,7 +24,6 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     MirrorWork,
     MirrorWriter,
     PutSession,
-    session_owner,
 )
 from platform_sessions.domain.errors import StoreUnavailable
 
@@ -94,16 +93,16 @@ def _current_work(
     seen: set[str] = set()
     for entry in entries:
         if entry.kind is OutboxKind.PLATFORMS:
-            work.append(DropPlatforms(entry.user_id))
+            if entry.user_id is not None:  # always: a platform cache is a user's
+                work.append(DropPlatforms(entry.user_id))
             continue
         digest = entry.token_digest
         if digest is None or digest.hex in seen:
             continue
         seen.add(digest.hex)
         stored = tx.user_sessions.get(digest)
-        owner = session_owner(entry)
-        if stored is not None and stored.user_id == owner:
+        if stored is not None and stored.user_id == entry.user_id:
             work.append(PutSession(lag.credit(stored, now)))
         elif entry.absolute_expires_at is not None:
-            work.append(ForgetSessions(owner, (EndedSession(digest, entry.absolute_expires_at),)))
+            work.append(ForgetSessions(entry.user_id, (EndedSession(digest, entry.absolute_expires_at),)))
     return work
