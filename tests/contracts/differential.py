@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from platform_sessions.adapters.memory import InMemoryUserSessionRepository, ManualClock
 from platform_sessions.domain.errors import PlatformSessionsError
@@ -19,7 +20,7 @@ USERS = ("alice", "bob")
 PLATFORMS = (None, "p1", "p2")
 
 
-def _outcome(call: Callable[[], object]) -> object:
+def _outcome(call: Callable[[], object]) -> tuple[str, object]:
     try:
         return ("ok", call())
     except PlatformSessionsError as error:
@@ -46,6 +47,7 @@ def run_random_operations(
         clock.advance(timedelta(seconds=rng.choice((1, 2, 30, 61))))
         now = clock.now()
         choice = rng.random()
+        calls: Callable[..., object]  # each takes the repository (and binds its own arguments)
         if choice < 0.2 or not known:
             session = a_session(user_id=rng.choice(USERS), now=now, policy=policy)
             limit = rng.choice((2, 3, 100))
@@ -72,8 +74,8 @@ def run_random_operations(
                 name, calls = "get", (lambda r, d=read.token_digest: r.get(d))
             else:
                 name, calls = "list", (lambda r, u=read.user_id, t=now: r.list_for_user(u, t))
-        expected = _outcome(lambda op=calls: op(fake))
-        actual = _outcome(lambda op=calls: op(adapter))
+        expected = _outcome(partial(calls, fake))
+        actual = _outcome(partial(calls, adapter))
         assert (expected[0], _normalised(expected[1])) == (actual[0], _normalised(actual[1])), (
             f"step {step}: {name} answered {actual!r}, the fake {expected!r}"
         )

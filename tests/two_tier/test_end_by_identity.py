@@ -118,12 +118,13 @@ def test_already_active_is_decided_on_the_database_when_redis_trails_it(tmp_path
         started = sessions.start_session("alice")
         stale = sessions.resolve(str(started.token))
         home = stale.platform_id
+        assert home is not None
         other = next(p.id for p in sessions.list_platforms("alice") if p.id != home)
         away = sessions.switch_platform(stale, other)
         # The mirror write of that switch is lost: Redis keeps the session as it was.
         key, label = storage.keys().session(stale.session.token_digest), storage.keys().label_for("alice")
         storage.client().delete(key)
-        storage.client().hset(key, mapping=encode_session(stale.session, label))
+        storage.client().hset(key, mapping=encode_session(stale.session, label))  # type: ignore[arg-type]
         assert storage.user_sessions().get(stale.session.token_digest) == stale.session
 
         back = sessions.switch_platform(stale, home)
