@@ -4,23 +4,12 @@ the cost.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from platform_sessions.adapters.redis import (
-    RedisClient,
-    RedisEndpoint,
-    RedisKeys,
-    RedisUserSessionRepository,
-    open_redis_client,
-)
 from platform_sessions.adapters.redis.epoch import duration_micros
 from platform_sessions.domain.errors import SessionDataTooLarge
 from platform_sessions.domain.session_data import SessionDataChanges, data_size
-from tests.builders import ROUTING_KEY, a_session, an_anonymous_session
-from tests.redis.legs import TEST_OPTIONS
-from tests.redis.round_trips import client_commands
+from tests.builders import a_session, an_anonymous_session
 
 MAX_BYTES = 64 * 1024
 
@@ -116,34 +105,3 @@ def test_a_browser_session_cookie_is_stored_with_the_session(repository, clock, 
     found = repository.get(session.token_digest)
     assert found is not None
     assert found.persistent_cookie is False
-
-
-# --- cost -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["server", "cluster"])
-def private_redis(request: pytest.FixtureRequest) -> Iterator[tuple[RedisClient, list[tuple[str, int]]]]:
-    if request.param == "server":
-        server = request.getfixturevalue("redis_server_factory")()
-        client = open_redis_client(RedisEndpoint.server(server.url), TEST_OPTIONS)
-        servers = [(server.host, server.port)]
-    else:
-        servers = request.getfixturevalue("clean_redis_cluster_nodes")
-        client = open_redis_client(RedisEndpoint.cluster(servers), TEST_OPTIONS)
-    try:
-        yield client, servers
-    finally:
-        client.close()
-
-
-def test_a_data_write_is_one_script_in_one_round_trip(private_redis, policy, clock):
-    client, servers = private_redis
-    repository = RedisUserSessionRepository(client, RedisKeys(ROUTING_KEY), policy)
-    session = a_session(now=clock.now(), policy=policy, data={f"k{i}": i for i in range(50)})
-    repository.create(session, max_sessions=10)
-    repository.write_data(session, SessionDataChanges(set={"k0": 0}), max_bytes=MAX_BYTES)  # loads it
-
-    with client_commands(servers) as writing:
-        repository.write_data(session, SessionDataChanges(set={"k1": "one"}), max_bytes=MAX_BYTES)
-
-    assert writing == ["EVALSHA"]
