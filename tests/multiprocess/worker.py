@@ -193,7 +193,7 @@ class Load:
         started = time.monotonic()
         try:
             stored = self._sessions.write_session_data(context, set={key: value})
-        except SessionNotFound as error:
+        except (ConcurrentUpdate, SessionNotFound) as error:
             self._record("data", started, "refused", sid=sid, key=key, val=value, why=type(error).__name__)
             return
         except PlatformSessionsError as error:
