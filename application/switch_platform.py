@@ -33,7 +33,8 @@ class SwitchPlatform:
     """Make ``platform_id`` the session's active platform.
 
     1. Validate the target through the directory: it exists, the session's user owns it, it
-       is active (:class:`PlatformNotFound`, :class:`PlatformInactive`).
+       is active (:class:`PlatformNotFound`, :class:`PlatformInactive`). A visitor's
+       (anonymous) session has no platforms: :class:`NotLoggedIn`, before any I/O.
     2. In one unit of work (a database session): change only the session's active platform
        with a versioned update, re-reading and retrying on a conflict a bounded number of
        times (then :class:`ConcurrentUpdate`), stamp the platform's ``last_used_at``, commit.

@@ -5,11 +5,16 @@ from __future__ import annotations
 from attrs import frozen
 
 from platform_sessions.application.outcome_unknown import resolve_unknown_commit
-from platform_sessions.domain.errors import CommitOutcomeUnknown, ConcurrentUpdate, SessionNotFound
+from platform_sessions.domain.errors import (
+    CommitOutcomeUnknown,
+    ConcurrentUpdate,
+    SessionDataTooLarge,
+    SessionNotFound,
+)
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UserSessionRepository
 from platform_sessions.domain.session import UserSession
-from platform_sessions.domain.session_data import SessionDataChanges
+from platform_sessions.domain.session_data import SessionDataChanges, entry_size
 
 
 @frozen
@@ -23,8 +28,9 @@ class WriteSessionData:
     session changed since. Every write counts one version. Empty changes write nothing and
     return ``session`` as given (an unchanged request costs no write).
 
-    Raises :class:`SessionDataTooLarge` (a value over the policy's ``max_data_value_bytes``,
-    before any I/O; or the merged data over ``max_data_bytes``, nothing written) and
+    Raises :class:`SessionDataTooLarge` (a value over the policy's ``max_data_value_bytes``, or
+    the keys set over ``max_data_bytes``, before any I/O; or the merged data over
+    ``max_data_bytes``, nothing written) and
     :class:`SessionNotFound` if the session is gone (never recreated).
 
     If the store lost the commit's acknowledgement (:class:`CommitOutcomeUnknown`), the session
@@ -44,6 +50,12 @@ class WriteSessionData:
             # Built without the policy (or another one): check the values against this policy's limit.
             changes = SessionDataChanges.for_policy(
                 self.policy.max_data_value_bytes, set=changes.set, delete=changes.delete
+            )
+        new_bytes = sum(entry_size(key, text) for key, text in changes.encoded.items())
+        if new_bytes > self.policy.max_data_bytes:
+            # The merged data holds at least these keys: refused before any I/O.
+            raise SessionDataTooLarge(
+                f"the keys set are {new_bytes} bytes once encoded, more than {self.policy.max_data_bytes}"
             )
         try:
             return self._write(session, changes, expected_version)
@@ -65,6 +77,12 @@ class WriteSessionData:
         landed = self._landed(session, changes, expected_version)
         if landed is not None:
             return landed
+        new_bytes = sum(entry_size(key, text) for key, text in changes.encoded.items())
+        if new_bytes > self.policy.max_data_bytes:
+            # The merged data holds at least these keys: refused before any I/O.
+            raise SessionDataTooLarge(
+                f"the keys set are {new_bytes} bytes once encoded, more than {self.policy.max_data_bytes}"
+            )
         try:
             return self._write(session, changes, expected_version)
         except ConcurrentUpdate:

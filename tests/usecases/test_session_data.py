@@ -60,7 +60,12 @@ def test_values_are_checked_against_this_policys_limits(world: World):
     many = {f"k{i}": "x" * (world.policy.max_data_value_bytes // 2) for i in range(10)}
     with pytest.raises(SessionDataTooLarge):
         world.write_data(session, _set(**many))
-    assert world.sessions.get(session.token_digest) == session
+    assert "write_data" not in world.sessions.calls  # refused before any I/O
+    value = "x" * (world.policy.max_data_value_bytes - 100)  # five of them do not fit
+    written = world.write_data(session, _set(a=value, b=value, c=value))
+    with pytest.raises(SessionDataTooLarge):  # the store measures the merged data
+        world.write_data(written, _set(d=value, e=value))
+    assert world.sessions.get(session.token_digest) == written
 
 
 def test_a_write_to_an_ended_session_is_refused(world: World):
