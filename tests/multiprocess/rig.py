@@ -17,6 +17,7 @@ from psycopg import sql
 from platform_sessions.adapters.redis import RedisEndpoint, RedisUserSessionRepository
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.token import RoutingTag, SessionToken, TokenDigest
+from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
 from tests.multiprocess.ledger import Verdict, judge, read_ledgers
 from tests.multiprocess.worker import OPTIONS, POLICY, SETTINGS, build
 from tests.support.postgres import PostgresServer
@@ -156,6 +157,8 @@ def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failur
                             f"{sid[:8]}: Redis v{mirrored.version}/{mirrored.active_platform_id}, "
                             f"database v{version}/{platform}"
                         )
+                    elif mirrored.data != (in_database := _stored_data(storage, digest)):
+                        found.append(f"{sid[:8]}: Redis data {dict(mirrored.data)}, database {in_database}")
                 for token in ended:
                     if redis_sessions.get(SessionToken.parse(token).digest) is not None:
                         found.append(f"ended {token[-10:]} still in Redis")
@@ -169,6 +172,13 @@ def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failur
         finals = {sid: platform for sid, _, _, platform in _database_rows(config)}
     verdict = judge(records, finals)
     return Outcome(config["seed"], verdict, faults, left, owed, failures)
+
+
+def _stored_data(storage: TwoTierStorage, digest: TokenDigest) -> dict[str, Any] | None:
+    """The session's data as the database has it (``None`` if the session is gone there)."""
+    with storage.database().transaction("read a session's data", read_only=True) as tx:
+        stored = tx.user_sessions.get(digest)
+    return None if stored is None else dict(stored.data)
 
 
 def _ended_tokens(records: list[dict[str, Any]]) -> set[str]:

@@ -181,14 +181,14 @@ def _race(spec: WorkerSpec, barrier: Any, ledger: Ledger) -> None:
         barrier.wait(timeout=60)
 
         # Phase 3: everything at once: this worker's logouts, rotations and switches, shuffled.
-        steps: list[Callable[[], object]] = []
+        steps: list[Callable[..., object]] = []  # each called with no arguments
         for case in mine_to_end:
             steps.append(lambda c=case: _log_out(sessions, c, to_end[c.key], ledger))
         for case in mine_to_rotate:
             steps.extend([lambda c=case: rotate(c)] * spec.rotations_per_session)
-        for case in spec.switches:
+        for switch in spec.switches:
             for _ in range(spec.switches_per_session):
-                steps.append(lambda c=case: _switch(sessions, c, switch_reads, rng, ledger))
+                steps.append(lambda c=switch: _switch(sessions, c, switch_reads, rng, ledger))
         rng.shuffle(steps)
         for step in steps:
             if time.time() > spec.deadline_wall_s:

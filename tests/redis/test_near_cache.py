@@ -289,6 +289,35 @@ def test_a_touch_elsewhere_is_seen_before_this_process_would_touch(reader, write
     assert reader.sessions.resolve(login.token).session.last_seen_at == now
 
 
+def test_a_data_write_elsewhere_is_seen(reader, writer, login):
+    remembered(reader, login.token)
+
+    writer.sessions.write_session_data(login.token, set={"cart": [1, 2]})
+
+    assert reader.sessions.resolve(login.token).session.data == {"cart": [1, 2]}
+    assert reader.near.stats.invalidated >= 1
+
+
+def test_nested_data_changed_by_a_caller_does_not_reach_the_next_hit(reader, writer, login):
+    writer.sessions.write_session_data(login.token, set={"cart": {"items": [1]}})
+    filled = remembered(reader, login.token)
+    filled.session.data["cart"]["items"].append("from the filling resolve")
+    hit = assert_served_from_near_cache(reader, login.token)
+    hit.session.data["cart"]["items"].append("from a hit")
+
+    assert assert_served_from_near_cache(reader, login.token).session.data["cart"] == {"items": [1]}
+
+
+def test_an_anonymous_session_is_remembered_and_its_data_writes_seen(reader, writer):
+    token = writer.sessions.start_anonymous_session({"theme": "dark"}).token.value
+    remembered(reader, token)
+    assert assert_served_from_near_cache(reader, token).session.data == {"theme": "dark"}
+
+    writer.sessions.write_session_data(token, set={"theme": "light"})
+
+    assert reader.sessions.resolve(token).session.data == {"theme": "light"}
+
+
 def test_a_renamed_platform_is_seen(reader, writer, login):
     remembered(reader, login.token)
 

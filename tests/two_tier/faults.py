@@ -21,6 +21,7 @@ from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import SessionToken
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
@@ -54,6 +55,10 @@ class FailingMirror(RedisSessionMirror):
     def rotate(self, old: EndedSession, session: UserSession, now: datetime) -> PutOutcome:
         self._maybe_fail()
         return super().rotate(old, session, now)
+
+    def put_data(self, session: UserSession, changes: SessionDataChanges, now: datetime) -> PutOutcome:
+        self._maybe_fail()
+        return super().put_data(session, changes, now)
 
 
 def _failing_mirror(storage: TwoTierStorage) -> None:

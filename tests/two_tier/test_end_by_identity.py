@@ -54,7 +54,7 @@ def _assert_dead_everywhere(
         assert storage.user_sessions().get(digest) is None
         assert storage.session_contexts().load(digest, now=clock.now()) is None
     assert _row_of(storage, session) is None
-    assert storage.user_sessions().list_for_user(session.user_id, clock.now()) == []
+    assert storage.user_sessions().list_for_user(session.logged_in_user_id, clock.now()) == []
 
 
 def _nothing_comes_back(
@@ -114,12 +114,13 @@ def test_already_active_is_decided_on_the_database_when_redis_trails_it(tmp_path
         started = sessions.start_session("alice")
         stale = sessions.resolve(str(started.token))
         home = stale.platform_id
+        assert home is not None
         other = next(p.id for p in sessions.list_platforms("alice") if p.id != home)
         away = sessions.switch_platform(stale, other)
         # The mirror write of that switch is lost: Redis keeps the session as it was.
         key, label = storage.keys().session(stale.session.token_digest), storage.keys().label_for("alice")
         storage.client().delete(key)
-        storage.client().hset(key, mapping=encode_session(stale.session, label))
+        storage.client().hset(key, mapping=encode_session(stale.session, label))  # type: ignore[arg-type]
         assert storage.user_sessions().get(stale.session.token_digest) == stale.session
 
         back = sessions.switch_platform(stale, home)

@@ -31,13 +31,17 @@ def stored_session(storage: TwoTierStorage, clock, policy) -> UserSession:
     return session
 
 
-def in_database(storage: TwoTierStorage, session: UserSession) -> UserSession | None:
+def in_database(storage: TwoTierStorage, session: UserSession) -> UserSession:
     with storage.database().transaction("look", read_only=True) as tx:
-        return tx.user_sessions.get(session.token_digest)
+        found = tx.user_sessions.get(session.token_digest)
+    assert found is not None
+    return found
 
 
-def in_redis(storage: TwoTierStorage, session: UserSession) -> UserSession | None:
-    return storage.redis_sessions().get(session.token_digest)
+def in_redis(storage: TwoTierStorage, session: UserSession) -> UserSession:
+    found = storage.redis_sessions().get(session.token_digest)
+    assert found is not None
+    return found
 
 
 def outbox_rows(storage: TwoTierStorage) -> int:
@@ -147,4 +151,4 @@ def test_a_switch_through_the_facade_is_one_database_transaction(tmp_path, polic
         assert len(begun) == 1  # the session, its outbox row and the platform's stamp together
         stamped = {p.id: p.last_used_at for p in sessions.list_platforms("alice")}
         assert stamped[target.id] == clock.now()
-        assert storage.redis_sessions().get(context.session.token_digest).active_platform_id == target.id
+        assert in_redis(storage, context.session).active_platform_id == target.id

@@ -37,7 +37,7 @@ def test_postgres_unreachable_is_store_unavailable_with_a_clear_message_and_no_l
         # A token nobody has: Redis misses, the slot is not known complete, the database is asked.
         with pytest.raises(StoreUnavailable):
             sessions.resolve(issue_token(ROUTING_KEY, "alice").value)
-        assert storage.engine().pool.checkedout() == 0
+        assert storage.engine().pool.checkedout() == 0  # type: ignore[attr-defined]  # a QueuePool
         health = storage.health().report()
         assert health.database_reachable is False
         assert health.redis_reachable is True
