@@ -16,11 +16,14 @@ Integrations, imported from their own modules so this package needs no web frame
 """
 
 from platform_sessions.entrypoints.web.asgi import AsgiSessionMiddleware
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
+from platform_sessions.entrypoints.web.handle import CONTEXT_KEY, HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.settings import WebSettings
-from platform_sessions.entrypoints.web.wsgi import SessionMiddleware
-from platform_sessions.entrypoints.web.wsgi_access import current_session, require_session, session_handle
+from platform_sessions.entrypoints.web.wsgi import (
+    SessionMiddleware,
+    current_session,
+    require_session,
+    session_handle,
+)
 
 __all__ = [
     "CONTEXT_KEY",

@@ -2,7 +2,7 @@
 
 It does per HTTP request what the WSGI middleware does (see ``wsgi.py``): resolve the cookie
 and the override header, answer refusals itself, put the context and a
-:class:`SessionHandle` into the scope (``keys.py``), refuse unsafe requests from another
+:class:`SessionHandle` into the scope (``handle.py``'s keys), refuse unsafe requests from another
 origin, check the CSRF token of unsafe requests of a session, and add the ``Set-Cookie``
 header when the response starts. Other scope types
 (lifespan, websocket) pass through untouched.
@@ -23,13 +23,16 @@ from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
 from platform_sessions.entrypoints.facade import PlatformSessions
-from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
-from platform_sessions.entrypoints.web.cookies import read_cookie
-from platform_sessions.entrypoints.web.csrf import OVERRIDE_HEADERS, csrf_token_matches, is_unsafe_request
+from platform_sessions.entrypoints.web.cookies import read_cookie, set_cookie_value
+from platform_sessions.entrypoints.web.csrf import (
+    OVERRIDE_HEADERS,
+    cross_origin,
+    csrf_token_matches,
+    is_unsafe_request,
+    own_origin,
+)
 from platform_sessions.entrypoints.web.form_field import FormUnreadable, form_field, is_form
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
-from platform_sessions.entrypoints.web.origins import cross_origin, own_origin
+from platform_sessions.entrypoints.web.handle import CONTEXT_KEY, HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.refusals import (
     Refusal,
     cross_origin_request,

@@ -1,11 +1,30 @@
-"""Reading the session cookie from a ``Cookie`` header and writing ``Set-Cookie`` values for it."""
+"""The session cookie: reading it from a ``Cookie`` header, what a response must do to it, and
+the ``Set-Cookie`` value that does it."""
 
 from __future__ import annotations
+
+from attrs import field, frozen
 
 from platform_sessions.entrypoints.web.settings import WebSettings
 
 # A Cookie header larger than this is not from a browser we issued a cookie to.
 MAX_COOKIE_HEADER = 16 * 1024
+
+
+@frozen
+class SetCookie:
+    """Send the cookie with a new token, kept by the browser for ``max_age`` seconds."""
+
+    token: str = field(repr=False)  # a live credential: never in a log line or a traceback
+    max_age: int
+
+
+@frozen
+class ClearCookie:
+    """Make the browser drop the cookie (logged out, or the cookie named no live session)."""
+
+
+CookieChange = SetCookie | ClearCookie
 
 
 def read_cookie(cookie_header: str | None, name: str) -> str | None:
@@ -41,3 +60,10 @@ def session_cookie(settings: WebSettings, token: str, max_age: int) -> str:
 def cleared_session_cookie(settings: WebSettings) -> str:
     """``Set-Cookie`` value that makes the browser drop the session cookie."""
     return f"{settings.cookie_key}=; {_attributes(settings, 0)}"
+
+
+def set_cookie_value(settings: WebSettings, change: CookieChange) -> str:
+    """A ``Set-Cookie`` value that carries the new token or clears the cookie."""
+    if isinstance(change, SetCookie):
+        return session_cookie(settings, change.token, change.max_age)
+    return cleared_session_cookie(settings)

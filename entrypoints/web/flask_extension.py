@@ -42,8 +42,7 @@ from platform_sessions.domain.context import SessionContext
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.web.handle import SessionHandle
 from platform_sessions.entrypoints.web.settings import WebSettings
-from platform_sessions.entrypoints.web.wsgi import SessionMiddleware
-from platform_sessions.entrypoints.web.wsgi_access import session_handle
+from platform_sessions.entrypoints.web.wsgi import SessionMiddleware, session_handle
 
 EXTENSION_NAME = "platform_sessions"
 CSRF_EXEMPT_ATTRIBUTE = "_platform_sessions_csrf_exempt"

@@ -1,10 +1,18 @@
-"""The per-request handle: how a handler changes the session so the middleware fixes the cookie."""
+"""The per-request handle: how a handler changes the session so the middleware fixes the cookie.
+
+Where the middlewares put a request's session: the same keys in the WSGI environ and the ASGI scope.
+
+- ``environ[CONTEXT_KEY]`` / ``scope[CONTEXT_KEY]``: the request's
+  :class:`~platform_sessions.domain.context.SessionContext` as resolved on arrival, or ``None``
+  when anonymous. After a handler logged in or out, the handle's ``context`` is the current one.
+- ``environ[HANDLE_KEY]`` / ``scope[HANDLE_KEY]``: the request's :class:`SessionHandle`,
+  through which a handler starts, rotates, switches or ends the session so that the middleware
+  sets or clears the cookie.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-from attrs import field, frozen
 
 from platform_sessions.application.results import SwitchOutcome
 from platform_sessions.domain.attributes import JsonValue
@@ -13,22 +21,12 @@ from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.domain.ids import PlatformId, UserId
 from platform_sessions.domain.session import UserSession
 from platform_sessions.entrypoints.facade import PlatformSessions
+from platform_sessions.entrypoints.web.cookies import ClearCookie, CookieChange, SetCookie
 
+CONTEXT_KEY = "platform_sessions.context"
+HANDLE_KEY = "platform_sessions.handle"
 
-@frozen
-class SetCookie:
-    """Send the cookie with a new token, kept by the browser for ``max_age`` seconds."""
-
-    token: str = field(repr=False)  # a live credential: never in a log line or a traceback
-    max_age: int
-
-
-@frozen
-class ClearCookie:
-    """Make the browser drop the cookie (logged out, or the cookie named no live session)."""
-
-
-CookieChange = SetCookie | ClearCookie
+__all__ = ["CONTEXT_KEY", "HANDLE_KEY", "ClearCookie", "CookieChange", "SessionHandle", "SetCookie"]
 
 
 class ResponseAlreadyStarted(RuntimeError):
@@ -38,7 +36,7 @@ class ResponseAlreadyStarted(RuntimeError):
 class SessionHandle:
     """One request's session, and the changes to it that need a new or a cleared cookie.
 
-    The middleware puts one in the environ or scope (see ``keys.HANDLE_KEY``). Change the
+    The middleware puts one in the environ or scope (under :data:`HANDLE_KEY`). Change the
     session through it before the response starts; the middleware then adds the
     ``Set-Cookie`` header. Reads are free: :attr:`context` is what the middleware resolved.
     """

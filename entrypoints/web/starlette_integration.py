@@ -32,8 +32,7 @@ from starlette.routing import BaseRoute, Match
 from platform_sessions.domain.context import SessionContext
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.web.asgi import AsgiSessionMiddleware, Scope
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import HANDLE_KEY
+from platform_sessions.entrypoints.web.handle import HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.settings import WebSettings
 
 CSRF_EXEMPT_ATTRIBUTE = "_platform_sessions_csrf_exempt"

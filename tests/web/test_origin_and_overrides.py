@@ -13,7 +13,7 @@ import pytest
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.entrypoints import PlatformSessions
 from platform_sessions.entrypoints.web import AsgiSessionMiddleware, SessionMiddleware, WebSettings
-from platform_sessions.entrypoints.web.origins import cross_origin, normalized_origin, trusted_origin
+from platform_sessions.entrypoints.web.csrf import cross_origin, normalized_origin, trusted_origin
 from tests.web.neutral_apps import asgi_app, wsgi_app
 from tests.web.raw_calls import HOST, asgi_status, login, wsgi_status
 

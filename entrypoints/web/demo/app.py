@@ -29,7 +29,7 @@ from platform_sessions.entrypoints.web.event_stream_wsgi import is_reconnect, op
 from platform_sessions.entrypoints.web.handle import SessionHandle
 from platform_sessions.entrypoints.web.refusals import login_required
 from platform_sessions.entrypoints.web.server_sent_events import EVENT_STREAM_HEADERS
-from platform_sessions.entrypoints.web.wsgi_access import session_handle
+from platform_sessions.entrypoints.web.wsgi import session_handle
 
 Handler = Callable[[Request, SessionHandle], Response]
 
