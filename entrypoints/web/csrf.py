@@ -10,6 +10,16 @@ application renders into its own pages. The token is checked only on requests th
 valid session: a request without one has no session for a forger to act with (login CSRF is
 the origin check's business, below).
 
+A visitor's anonymous session is checked like a logged-in one (its token is what the
+templates get), with one allowance: without the token, an unsafe request of an anonymous
+session passes if the browser vouches that it comes from this origin (``Sec-Fetch-Site:
+same-origin``, or an ``Origin`` that is the request's own or a trusted one). The page that
+first wrote to a visitor's session was rendered before the session, and its token, existed
+(``session["next"] = ...`` on the login page, say), so its form cannot carry the token; and
+what a forger could do with an anonymous session is write the visitor's own anonymous data,
+which those headers already stop in every browser that sends them. A request with neither the
+token nor such a header is refused, as for a logged-in session.
+
 Method overrides. An application may let a request say it is another method
 (``X-HTTP-Method-Override: DELETE`` on a GET, ``?_method=DELETE``), with a middleware of its
 own wrapped inside ours, which would then see a safe GET that the application serves as a
@@ -39,6 +49,8 @@ import hmac
 import re
 from collections.abc import Collection, Iterable
 from urllib.parse import unquote_plus
+
+from attrs import frozen
 
 from platform_sessions.domain.errors import InvalidInput
 
@@ -140,6 +152,19 @@ def own_origin(scheme: str, host: str | None, *, secure: bool) -> str | None:
     return normalized_origin(f"{'https' if secure else scheme}://{host}")
 
 
+def same_origin_vouched(
+    *, sec_fetch_site: str | None, origin: str | None, own: str | None, trusted: Collection[str]
+) -> bool:
+    """Whether the browser's headers positively say this request comes from this origin (or a
+    trusted one): the allowance of anonymous sessions (see the module docstring)."""
+    if (sec_fetch_site or "").strip().lower() == "same-origin":
+        return True
+    normalized = normalized_origin(origin) if origin else None
+    if normalized is None:
+        return False
+    return normalized == own or origin_is_trusted(normalized, trusted)
+
+
 def cross_origin(
     *, sec_fetch_site: str | None, origin: str | None, own: str | None, trusted: Collection[str]
 ) -> bool:
@@ -155,3 +180,39 @@ def cross_origin(
     if origin is None or not origin.strip():
         return False  # no browser said anything: the token rule decides
     return normalized is None or normalized != own
+
+
+@frozen
+class OriginHeaders:
+    """What one request's browser said about its origin, and the origin it was sent to."""
+
+    sec_fetch_site: str | None
+    origin: str | None
+    own: str | None
+    trusted: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        sec_fetch_site: str | None,
+        origin: str | None,
+        scheme: str,
+        host: str | None,
+        secure: bool,
+        trusted: tuple[str, ...],
+    ) -> OriginHeaders:
+        """The request's headers, with its own origin worked out from its scheme and host."""
+        return cls(sec_fetch_site, origin, own_origin(scheme, host, secure=secure), trusted)
+
+    def say_cross_origin(self) -> bool:
+        """See :func:`cross_origin`."""
+        return cross_origin(
+            sec_fetch_site=self.sec_fetch_site, origin=self.origin, own=self.own, trusted=self.trusted
+        )
+
+    def vouch_same_origin(self) -> bool:
+        """See :func:`same_origin_vouched`."""
+        return same_origin_vouched(
+            sec_fetch_site=self.sec_fetch_site, origin=self.origin, own=self.own, trusted=self.trusted
+        )

@@ -14,6 +14,11 @@
         ...                                  # the application checks the password
         handle.start(user_id)                # the middleware sets the cookie
 
+``request.session`` is the session's data, as with Starlette's own ``SessionMiddleware`` (which
+this replaces: do not install both): a visitor's first write starts an anonymous session, which
+``handle.start(user_id)`` carries into the login under a new token. Write it in plain ``def``
+endpoints or ``async def`` ones alike: it is written back when the response starts.
+
 The dependencies are plain functions of the request, so they work with Starlette endpoints
 too (``require_session(request)``). ``csrf_exempt`` marks an endpoint whose unsafe requests
 skip the CSRF check.
@@ -41,9 +46,17 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def add_platform_sessions(
-    app: Starlette, sessions: PlatformSessions, *, settings: WebSettings | None = None
+    app: Starlette,
+    sessions: PlatformSessions,
+    *,
+    settings: WebSettings | None = None,
+    scope_session: bool = True,
 ) -> None:
-    """Install the session middleware on a Starlette or FastAPI application."""
+    """Install the session middleware on a Starlette or FastAPI application.
+
+    ``request.session`` is then the session's data (written back per key as the response
+    starts); ``scope_session=False`` leaves it to another middleware.
+    """
 
     def is_exempt(scope: Scope) -> bool:
         # Read the routes per request: FastAPI adds them after the middleware, by decorators.
@@ -54,6 +67,7 @@ def add_platform_sessions(
         sessions=sessions,
         settings=settings,
         csrf_exempt=is_exempt,
+        scope_session=scope_session,
     )
 
 
