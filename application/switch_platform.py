@@ -64,7 +64,8 @@ class SwitchPlatform:
 
     def __call__(self, session: UserSession, platform_id: PlatformId) -> SwitchOutcome:
         checked_id(platform_id, "platform_id")
-        require_usable(self.directory.get(session.user_id, platform_id), session.user_id, platform_id)
+        user_id = session.logged_in_user_id  # a visitor's session has no platforms
+        require_usable(self.directory.get(user_id, platform_id), user_id, platform_id)
 
         try:
             update, now = self._switch_once(session, platform_id)
@@ -78,7 +79,7 @@ class SwitchPlatform:
         switched = update.session
         self.publisher.publish(
             PlatformSwitched(
-                user_id=switched.user_id,
+                user_id=user_id,
                 occurred_at=now,
                 session_handle=switched.handle,
                 from_platform_id=update.decided_on.active_platform_id,  # as it was, not as read

@@ -19,6 +19,7 @@ from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,18 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
                 return statements.update(session, changes)
         with self._statements("update a session") as statements:
             return statements.update(session, changes)
+
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """Not yet: a stub (issue 15) that the SQL adapter replaces."""
+        raise NotImplementedError("write_data is not implemented for this storage yet")
 
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         """The versioned UPDATE of the token digest and the CSRF token; the old digest stops

@@ -62,6 +62,10 @@ class UserSessionsInTransaction:
         Raises ``IntegrityError`` if the token digest or id is already stored.
         """
         rows = self._rows
+        if new.user_id is None:
+            # A visitor's session belongs to no user: no lock, no limit, nothing evicted.
+            self._session.execute(insert(rows).values(session_values(new, self._policy)))
+            return []
         lock_user_sessions(self._session, self._tables, new.user_id)
         self._session.execute(insert(rows).values(session_values(new, self._policy)))
         now = new.last_seen_at if expired_before is None else expired_before
