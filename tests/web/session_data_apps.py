@@ -7,6 +7,8 @@ Both have the same routes, so one set of expectations drives both:
 - ``POST /data``: sets every form field as a key; ``POST /data/delete``: removes ``key``;
 - ``POST /flash`` flashes ``message``; ``GET /flashes`` consumes the flashed messages;
 - ``POST /login`` logs ``username`` in through the handle; ``POST /logout`` logs out and flashes;
+- (the Flask app reads form bodies, the Starlette one JSON: Starlette's form parser needs a
+  package the library does not);
 - ``GET /csrf``: the token for unsafe requests (the visitor's, once it has a session);
 - ``POST /slow-write``: reads the session, waits at ``barrier`` (when the test gives one), then
   sets ``key``; two of them at once prove that concurrent writes of different keys both stay.
@@ -101,20 +103,20 @@ def starlette_app(
         return JSONResponse({"data": dict(request.session)})
 
     async def write(request: Request) -> JSONResponse:
-        form = await request.form()
+        form = await request.json()
         for key, value in form.items():
             if key != "csrf_token":
                 request.session[key] = value
         return JSONResponse({"data": dict(request.session)})
 
     async def delete(request: Request) -> JSONResponse:
-        form = await request.form()
+        form = await request.json()
         request.session.pop(str(form["key"]), None)
         return JSONResponse({"data": dict(request.session)})
 
     # Flash messages as Starlette applications keep them: a list under a key of the session.
     async def add_flash(request: Request) -> JSONResponse:
-        form = await request.form()
+        form = await request.json()
         request.session.setdefault("_messages", []).append({"message": form["message"], "category": "info"})
         return JSONResponse({"flashed": True})
 
@@ -123,7 +125,7 @@ def starlette_app(
 
     # The handle's calls block (a store round trip): off the event loop, as the docs ask.
     async def login(request: Request) -> JSONResponse:
-        form = await request.form()
+        form = await request.json()
         context = await asyncio.to_thread(session_handle(request).start, str(form["username"]))
         return JSONResponse({"csrf_token": context.csrf_token, "data": dict(request.session)})
 
@@ -136,7 +138,7 @@ def starlette_app(
         return JSONResponse({"csrf_token": session_handle(request).csrf_token})
 
     async def slow_write(request: Request) -> JSONResponse:
-        form = await request.form()
+        form = await request.json()
         seen = dict(request.session)
         if barrier is not None:
             await asyncio.to_thread(barrier.wait, BARRIER_TIMEOUT_S)
