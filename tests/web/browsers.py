@@ -41,6 +41,11 @@ class Browser:
 
             self._client = TestClient(app, base_url=BASE)
 
+    @property
+    def test_client(self) -> Any:
+        """The framework's own test client, for what this class does not cover."""
+        return self._client
+
     def get(self, path: str) -> Answer:
         """A same-origin GET."""
         return self._send("GET", path, {}, {"Sec-Fetch-Site": "same-origin"})
