@@ -86,8 +86,20 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         expected_version: int | None = None,
         within: UnitOfWork | None = None,
     ) -> UserSession:
-        """Not yet: a stub (issue 15) that the SQL adapter replaces."""
-        raise NotImplementedError("write_data is not implemented for this storage yet")
+        """One transaction: the session row locked, its data rows read, the session row's
+        version bumped, and only the changed keys' rows deleted and inserted (see
+        :meth:`UserSessionsInTransaction.write_data`). ``within`` as in :meth:`update`."""
+        joined = joinable(within, self._sessions)
+        if joined is not None:
+            with translated_errors("write session data"):
+                statements = UserSessionsInTransaction(joined.database_session, self._tables, self._policy)
+                return statements.write_data(
+                    session, changes, max_bytes=max_bytes, expected_version=expected_version
+                )
+        with self._statements("write session data") as statements:
+            return statements.write_data(
+                session, changes, max_bytes=max_bytes, expected_version=expected_version
+            )
 
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         """The versioned UPDATE of the token digest and the CSRF token; the old digest stops

@@ -31,8 +31,6 @@ def sql_uow_factory(database):
 
 
 class TestSqlAlchemyUserSessionRepository(UserSessionRepositoryContract):
-    session_data_supported = False  # until the SQL data table (issue 15, next commit)
-
     @pytest.fixture
     def repository(self, database, policy):
         return SqlAlchemyUserSessionRepository(database.sessions, database.tables, policy)
