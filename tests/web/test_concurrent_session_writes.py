@@ -77,7 +77,7 @@ def post(
     headers = {"Sec-Fetch-Site": "same-origin", **({"X-CSRF-Token": csrf} if csrf else {})}
     if cookie:
         headers["Cookie"] = f"{COOKIE}={cookie}"
-    body = {"data": fields} if framework == "flask" else {"json": fields}
+    body: dict[str, Any] = {"data": fields} if framework == "flask" else {"json": fields}
     return httpx.post(f"{base}{path}", headers=headers, timeout=TIMEOUT_S, **body)
 
 
