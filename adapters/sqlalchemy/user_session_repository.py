@@ -89,7 +89,7 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         """One transaction: the session row locked, its data rows read, the session row's
         version bumped, and only the changed keys' rows deleted and inserted (see
         :meth:`UserSessionsInTransaction.write_data`). ``within`` as in :meth:`update`."""
-        joined = joinable(within, self._sessions)
+        joined = joinable(within, self._database_sessions)
         if joined is not None:
             with translated_errors("write session data"):
                 statements = UserSessionsInTransaction(joined.database_session, self._tables, self._policy)

@@ -586,6 +586,14 @@ class UserSessionRepositoryContract(SessionRecordContract):
         assert repository.get(session.token_digest) is None or purged == 0
         assert repository.get(user.token_digest) == user
 
+    # everything at once, with data
+
+    def test_random_operations_with_data_and_visitors_answer_exactly_as_the_fake_does(
+        self, repository, clock, policy
+    ):
+        steps = run_random_operations(repository, clock, policy, steps=200, seed=20261202, with_data=True)
+        assert steps == 200
+
     # concurrency
 
     def test_threads_writing_different_keys_of_one_session_all_survive(self, repository, new_session, policy):
