@@ -60,6 +60,9 @@ def write_changes(handle: SessionHandle, changed: Mapping[str, JsonValue], remov
     """
     if not changed and not removed:
         return
+    if handle.session is None:
+        handle.write_data(set=changed, delete=removed)  # starts a visitor's session
+        return
     try:
         handle.write_data(set=changed, delete=removed)
     except SessionNotFound:

@@ -10,6 +10,7 @@ import pytest
 from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
 from platform_sessions.entrypoints import PlatformSessions
 from platform_sessions.entrypoints.web import SessionHandle
+from platform_sessions.entrypoints.web.framework_session import data_changes, editable_copy, write_changes
 from platform_sessions.entrypoints.web.handle import ClearCookie, ResponseAlreadyStarted, SetCookie
 
 
@@ -145,3 +146,30 @@ def test_remember_me_is_the_logins_own_lifetime(sessions: PlatformSessions) -> N
     change = handle.cookie_change
     assert isinstance(change, SetCookie)
     assert change.max_age == 5 * 3600
+
+
+def test_a_frameworks_changes_to_a_session_ended_meanwhile_are_dropped_not_resurrected(
+    sessions: PlatformSessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = str(sessions.start_session("alice").token)
+    handle = request_of(sessions, token)
+    sessions.end_session(token)  # another tab logged out while this request ran
+    with caplog.at_level("INFO"):
+        write_changes(handle, {"cart": ["book"]}, frozenset())
+    assert "dropped" in caplog.text
+    assert handle.cookie_change is None  # no new session, no cookie
+    with pytest.raises(SessionNotFound):
+        sessions.resolve(token)
+
+
+def test_a_frameworks_changes_compare_by_value_and_come_back_as_json() -> None:
+    read = editable_copy({"cart": ["book"], "n": 1, "gone": True})
+    now = editable_copy(read)
+    now["cart"].append("pen")  # changed in place
+    now["pair"] = ("info", "saved")  # a tuple, as Flask's flash stores it
+    del now["gone"]
+    changed, removed = data_changes(read, now)
+    assert changed == {"cart": ["book", "pen"], "pair": ["info", "saved"]}
+    assert removed == {"gone"}
+    assert read["cart"] == ["book"]  # the copies share nothing
+    assert data_changes(read, editable_copy(read)) == ({}, frozenset())
