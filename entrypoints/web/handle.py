@@ -4,7 +4,8 @@ Where the middlewares put a request's session: the same keys in the WSGI environ
 
 - ``environ[CONTEXT_KEY]`` / ``scope[CONTEXT_KEY]``: the request's
   :class:`~platform_sessions.domain.context.SessionContext` as resolved on arrival, or ``None``
-  when anonymous. After a handler logged in or out, the handle's ``context`` is the current one.
+  when nobody is logged in (no session, or a visitor's anonymous one: see the handle). After a
+  handler logged in or out, the handle's ``context`` is the current one.
 - ``environ[HANDLE_KEY]`` / ``scope[HANDLE_KEY]``: the request's :class:`SessionHandle`,
   through which a handler starts, rotates, switches or ends the session so that the middleware
   sets or clears the cookie.
@@ -31,7 +32,6 @@ CONTEXT_KEY = "platform_sessions.context"
 HANDLE_KEY = "platform_sessions.handle"
 
 __all__ = ["CONTEXT_KEY", "HANDLE_KEY", "ClearCookie", "CookieChange", "SessionHandle", "SetCookie"]
-
 
 _NO_DATA: Mapping[str, JsonValue] = MappingProxyType({})
 
@@ -191,9 +191,7 @@ class SessionHandle:
             ip_address=self._ip_address,
             attributes=attributes,
             lifetime=lifetime,
-            persistent_cookie=self.persistent_cookie_default
-            if persistent_cookie is None
-            else persistent_cookie,
+            persistent_cookie=persistent_cookie,
             carry_from=self._anonymous,
         )
         self._anonymous = None  # carried into the login, and gone: its token no longer resolves
