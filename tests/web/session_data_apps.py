@@ -12,13 +12,21 @@ Both have the same routes, so one set of expectations drives both:
 - ``GET /csrf``: the token for unsafe requests (the visitor's, once it has a session);
 - ``POST /slow-write``: reads the session, waits at ``barrier`` (when the test gives one), then
   sets ``key``; two of them at once prove that concurrent writes of different keys both stay.
+
+``python -m tests.web.session_data_apps PORT DATABASE_URL ROUTING_KEY BARRIER_DIR`` serves the
+Flask app on werkzeug's threaded server in its own process, with a :class:`FileBarrier`, for
+the tests that run two such processes on one store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
-from typing import Any
+import time
+from pathlib import Path
+from typing import Any, Protocol
 
 from platform_sessions.entrypoints import PlatformSessions
 from platform_sessions.entrypoints.web import WebSettings
@@ -26,8 +34,31 @@ from platform_sessions.entrypoints.web import WebSettings
 BARRIER_TIMEOUT_S = 10.0
 
 
+class Barrier(Protocol):
+    """What ``/slow-write`` waits at: ``threading.Barrier``, or :class:`FileBarrier`."""
+
+    def wait(self, timeout: float | None = None) -> Any: ...
+
+
+class FileBarrier:
+    """A barrier across processes: each waiter leaves a file in ``directory`` and waits until
+    ``parties`` files are there (polled, bounded by the timeout)."""
+
+    def __init__(self, directory: Path, parties: int = 2) -> None:
+        self.directory = directory
+        self.parties = parties
+
+    def wait(self, timeout: float | None = None) -> None:
+        (self.directory / f"{os.getpid()}-{threading.get_ident()}").touch()
+        deadline = time.monotonic() + (BARRIER_TIMEOUT_S if timeout is None else timeout)
+        while sum(1 for _ in self.directory.iterdir()) < self.parties:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the other request never reached the barrier")
+            time.sleep(0.01)
+
+
 def flask_app(
-    sessions: PlatformSessions, settings: WebSettings | None = None, barrier: threading.Barrier | None = None
+    sessions: PlatformSessions, settings: WebSettings | None = None, barrier: Barrier | None = None
 ) -> Any:
     from flask import Flask, flash, get_flashed_messages, request, session
 
@@ -90,7 +121,7 @@ def flask_app(
 
 
 def starlette_app(
-    sessions: PlatformSessions, settings: WebSettings | None = None, barrier: threading.Barrier | None = None
+    sessions: PlatformSessions, settings: WebSettings | None = None, barrier: Barrier | None = None
 ) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -160,3 +191,17 @@ def starlette_app(
     )
     add_platform_sessions(app, sessions, settings=settings)
     return app
+
+
+def main(port: int, database_url: str, routing_key: str, barrier_directory: str) -> None:
+    from werkzeug.serving import make_server
+
+    from platform_sessions.entrypoints import bootstrap
+
+    with bootstrap(database_url=database_url, routing_key=routing_key) as sessions:
+        app = flask_app(sessions, WebSettings(secure=False), FileBarrier(Path(barrier_directory)))
+        make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])
