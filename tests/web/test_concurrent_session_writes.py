@@ -2,7 +2,7 @@
 uvicorn for Starlette), and in two server processes on one SQLite file, each changing a
 different key of ``flask.session`` / ``request.session``: both changes stay, because only the
 changed keys are written and the store merges them key by key (a whole-dict session would
-lose one of them).
+lose one of them). And a flash message crosses from one worker process to the other.
 
 The app makes both requests read the session before either writes (a barrier), which is the
 interleaving that loses an update with a cookie or whole-blob session.
@@ -115,6 +115,17 @@ def test_two_requests_writing_different_keys_at_once_both_keep_their_key(
     stored = sessions.resolve(cookie).session
     assert stored.data == {"first": "1", "a": "a", "b": "b"}
     assert stored.version == before + 2  # one versioned write each
+
+
+def test_a_flash_made_by_one_process_is_shown_once_by_the_other(two_processes: tuple[str, list[str]]) -> None:
+    _, (first, second) = two_processes
+    login = post("flask", first, "/login", {"username": "alice"}, cookie=None, csrf=None)
+    cookie, csrf = login.cookies[COOKIE], login.json()["csrf_token"]
+    assert post("flask", first, "/flash", {"message": "saved"}, cookie=cookie, csrf=csrf).status_code == 200
+    headers = {"Cookie": f"{COOKIE}={cookie}"}
+    shown = httpx.get(f"{second}/flashes", headers=headers, timeout=TIMEOUT_S).json()["flashes"]
+    assert shown == [["info", "saved"]]
+    assert httpx.get(f"{first}/flashes", headers=headers, timeout=TIMEOUT_S).json()["flashes"] == []
 
 
 @pytest.fixture
