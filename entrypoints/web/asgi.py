@@ -149,9 +149,9 @@ class AsgiSessionMiddleware:
             if not csrf_token_matches(session.csrf_token, supplied):
                 await send_refusal(send, csrf_token_invalid())
                 return
-        read = editable_copy(handle.data) if self._scope_session else {}
+        read: dict[str, Any] = {}
         if self._scope_session:
-            scope["session"] = editable_copy(handle.data)
+            read, scope["session"] = editable_copy(handle.data), editable_copy(handle.data)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
