@@ -140,7 +140,7 @@ def flask_platform_sessions(
     @app.get("/read")
     def read() -> str:
         context = extension.context
-        return context.user_id if context is not None else "anonymous"
+        return context.logged_in_user_id if context is not None else "anonymous"
 
     @app.post("/switch")
     def switch() -> str:
@@ -353,7 +353,7 @@ def starlette_platform_sessions(sessions: PlatformSessions) -> AsgiApp:
 
     def read(request: Request) -> PlainTextResponse:
         context = current_session(request)
-        return PlainTextResponse(context.user_id if context is not None else "anonymous")
+        return PlainTextResponse(context.logged_in_user_id if context is not None else "anonymous")
 
     app = Starlette(routes=[Route("/read", read)])
     add_platform_sessions(app, sessions)

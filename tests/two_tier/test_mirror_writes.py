@@ -37,8 +37,12 @@ def _calls(client: RedisClient) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _stored(client: RedisClient, key: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
+    return {_text(k): _text(v) for k, v in client.hgetall(key).items()}
 
 
 def test_a_put_over_an_older_version_writes_only_what_changed(client, clock, policy):
@@ -55,7 +59,7 @@ def test_a_put_over_an_older_version_writes_only_what_changed(client, clock, pol
     assert "del" not in calls
     assert "hdel" not in calls
     key = KEYS.session(session.token_digest)
-    assert _stored(client, key) == encode_session(switched, KEYS.label_for(session.user_id))
+    assert _stored(client, key) == encode_session(switched, KEYS.label_for(session.logged_in_user_id))
 
 
 def test_a_put_drops_a_field_the_new_version_does_not_have(client, clock, policy):
@@ -68,7 +72,7 @@ def test_a_put_drops_a_field_the_new_version_does_not_have(client, clock, policy
 
     assert mirror.put(switched, clock.now()).status == "stored"
 
-    assert _stored(client, key) == encode_session(switched, KEYS.label_for(session.user_id))
+    assert _stored(client, key) == encode_session(switched, KEYS.label_for(session.logged_in_user_id))
 
 
 def test_a_put_over_something_unreadable_replaces_it_whole(client, clock, policy):
@@ -79,4 +83,4 @@ def test_a_put_over_something_unreadable_replaces_it_whole(client, clock, policy
 
     assert mirror.put(session, clock.now()).status == "stored"
 
-    assert _stored(client, key) == encode_session(session, KEYS.label_for(session.user_id))
+    assert _stored(client, key) == encode_session(session, KEYS.label_for(session.logged_in_user_id))
