@@ -9,7 +9,7 @@ from typing import Literal, TypeVar
 
 from platform_sessions.adapters.redis import RedisClient, RedisEndpoint, RedisOptions
 from platform_sessions.adapters.redis.reachability import verify_redis
-from platform_sessions.adapters.sqlalchemy import SessionFactory, SqlEngineSettings, SqlTables
+from platform_sessions.adapters.sqlalchemy import DatabaseSessionFactory, SqlEngineSettings, SqlTables
 from platform_sessions.adapters.sqlalchemy.reachability import verify_database
 from platform_sessions.adapters.two_tier import TwoTierHealth, TwoTierSettings
 from platform_sessions.adapters.two_tier.rewarm import Rewarmer
@@ -196,9 +196,9 @@ def _plug_one_store(
             ),
         )
         close_storage = _in_turn(close_engine, release)
-        sessions: SessionFactory = container.storage.sessions()
-        health = sql_storage_health(plan.storage, sessions)
-        checks.append(_database_check(sessions, container.storage.tables(), plan, fingerprint))
+        database_sessions: DatabaseSessionFactory = container.storage.database_sessions()
+        health = sql_storage_health(plan.storage, database_sessions)
+        checks.append(_database_check(database_sessions, container.storage.tables(), plan, fingerprint))
     elif plan.storage in ("redis", "fakeredis"):
         options = redis_options or RedisOptions()
         close_storage = plug_redis_storage(container, endpoint=_endpoint(plan), options=options)
@@ -266,11 +266,11 @@ def _redis_check(
 
 
 def _database_check(
-    sessions: SessionFactory, tables: SqlTables, plan: StoragePlan, fingerprint: str | None
+    database_sessions: DatabaseSessionFactory, tables: SqlTables, plan: StoragePlan, fingerprint: str | None
 ) -> StoreCheck:
     assert plan.database_url is not None
     where = described_database(plan.database_url)
-    return lambda: verify_database(sessions, tables, where=where, fingerprint=fingerprint)
+    return lambda: verify_database(database_sessions, tables, where=where, fingerprint=fingerprint)
 
 
 def _container(
@@ -320,7 +320,7 @@ def _bootstrap_two_tier(
     facade.add_closer(release)
     facade.add_closer(lambda: close_two_tier_storage(storage))
     # The database first: it is the record, and its fingerprint outlives a Redis restart.
-    checks = [_database_check(storage.sql_sessions(), storage.tables(), plan, fingerprint)]
+    checks = [_database_check(storage.database_sessions(), storage.tables(), plan, fingerprint)]
     if not plan.embedded_redis:
         checks.append(_redis_check(storage.client(), plan, options, fingerprint))
     try:

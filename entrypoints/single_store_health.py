@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from platform_sessions.adapters.redis import NearCache, RedisClient
-from platform_sessions.adapters.redis.near_cache_counters import near_cache_counters
+from platform_sessions.adapters.redis.near_cache import near_cache_counters
 from platform_sessions.adapters.redis.reachability import redis_reachable
-from platform_sessions.adapters.sqlalchemy import SessionFactory
+from platform_sessions.adapters.sqlalchemy import DatabaseSessionFactory
 from platform_sessions.adapters.sqlalchemy.reachability import database_reachable
 from platform_sessions.adapters.two_tier import StorageHealth
 
@@ -35,11 +35,11 @@ def redis_storage_health(
     return report
 
 
-def sql_storage_health(label: str, sessions: SessionFactory) -> HealthReport:
+def sql_storage_health(label: str, database_sessions: DatabaseSessionFactory) -> HealthReport:
     """One ``SELECT 1`` per report."""
 
     def report() -> StorageHealth:
-        reachable = database_reachable(sessions)
+        reachable = database_reachable(database_sessions)
         return StorageHealth(storage=label, healthy=reachable, database_reachable=reachable)
 
     return report

@@ -17,12 +17,12 @@ from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.adapters.sqlalchemy import (
     DEFAULT_TABLE_PREFIX,
     SqlAlchemyPlatformDirectory,
+    SqlAlchemySessionContextQuery,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
     SqlEngineSettings,
-    SqlSessionContextQuery,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
     upgrade_schema,
 )
@@ -47,16 +47,18 @@ class SqlStorage(containers.DeclarativeContainer):
 
     engine = providers.Singleton(create_sql_engine, database_url, engine_settings)
     tables = providers.Singleton(sql_tables, table_prefix)
-    sessions = providers.Singleton(session_factory, engine)
+    database_sessions = providers.Singleton(database_session_factory, engine)
 
     user_sessions = providers.Singleton(
-        SqlAlchemyUserSessionRepository, sessions=sessions, tables=tables, policy=policy
+        SqlAlchemyUserSessionRepository, database_sessions=database_sessions, tables=tables, policy=policy
     )
-    platform_directory = providers.Singleton(SqlAlchemyPlatformDirectory, sessions=sessions, tables=tables)
-    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, sessions=sessions, tables=tables)
+    platform_directory = providers.Singleton(
+        SqlAlchemyPlatformDirectory, database_sessions=database_sessions, tables=tables
+    )
+    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, database_sessions=database_sessions, tables=tables)
     # Resolve in one transaction (session, touch if due, platforms), not one per port call.
     session_contexts = providers.Singleton(
-        SqlSessionContextQuery, sessions=sessions, tables=tables, policy=policy
+        SqlAlchemySessionContextQuery, database_sessions=database_sessions, tables=tables, policy=policy
     )
     event_publisher = providers.Singleton(InMemoryEventPublisher)
 

@@ -36,7 +36,7 @@ from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWork,
     SqlEngineSettings,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
     upgrade_schema,
 )
@@ -47,7 +47,7 @@ from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
 from platform_sessions.adapters.two_tier.maintenance import Maintenance, RelayThread
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
-from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
+from platform_sessions.adapters.two_tier.mirror_work import MirrorWriter
 from platform_sessions.adapters.two_tier.outbox_relay import OutboxRelay
 from platform_sessions.adapters.two_tier.platform_directory import TwoTierPlatformDirectory
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard
@@ -95,10 +95,14 @@ class TwoTierStorage(containers.DeclarativeContainer):
     # the database
     engine = providers.Singleton(create_sql_engine, database_url, engine_settings)
     tables = providers.Singleton(sql_tables, table_prefix)
-    sql_sessions = providers.Singleton(session_factory, engine)
-    sql_directory = providers.Singleton(SqlAlchemyPlatformDirectory, sessions=sql_sessions, tables=tables)
-    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, sessions=sql_sessions, tables=tables)
-    database = providers.Singleton(SessionDatabase, sessions=sql_sessions, tables=tables, policy=policy)
+    database_sessions = providers.Singleton(database_session_factory, engine)
+    sql_directory = providers.Singleton(
+        SqlAlchemyPlatformDirectory, database_sessions=database_sessions, tables=tables
+    )
+    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, database_sessions=database_sessions, tables=tables)
+    database = providers.Singleton(
+        SessionDatabase, database_sessions=database_sessions, tables=tables, policy=policy
+    )
 
     # Redis
     client = providers.Singleton(open_redis_client, endpoint, options)

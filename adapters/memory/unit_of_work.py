@@ -80,7 +80,6 @@ class InMemoryUnitOfWork(UnitOfWork):
     def __init__(self, store: InMemoryPlatformStore) -> None:
         super().__init__()
         self._store = store
-        self.committed = False
         self._begin()
 
     def _begin(self) -> None:
@@ -96,7 +95,6 @@ class InMemoryUnitOfWork(UnitOfWork):
                 operation(rows)
 
         self._store.commit(replay)
-        self.committed = True
         self._begin()
 
     def _rollback(self) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Sequence
 from functools import partial
 from typing import Any, Generic, TypeVar
 
-from attrs import define
+from attrs import asdict, define
 
 from platform_sessions.adapters.redis.invalidation_listener import EVERYTHING, Batch, InvalidationListener
 
@@ -239,6 +239,20 @@ class NearCache(Generic[Value]):
                 tickets.remove(ticket)
             if not tickets:
                 del self._tickets[key]
+
+
+def near_cache_counters(near_cache: NearCache[object] | None) -> dict[str, int]:
+    """``near_cache_*`` counters for :class:`StorageHealth`, none without a near cache.
+
+    ``near_cache_listening`` is 0 while the cache is not consulted (its invalidation connection
+    is down, unverified, or refused by the server), so every resolve takes its round trip.
+    """
+    if near_cache is None:
+        return {}
+    counters = {f"near_cache_{name}": value for name, value in asdict(near_cache.stats).items()}
+    counters["near_cache_entries"] = len(near_cache)
+    counters["near_cache_listening"] = int(near_cache.listener.listening)
+    return counters
 
 
 def _always(_: object) -> bool:

@@ -118,16 +118,6 @@ class RedisSessionMirror:
                     pipeline.set(self._keys.completeness_marker(tag), "1")
                 pipeline.execute()
 
-    def clear_markers(self) -> None:
-        """Drop every completeness marker (misses go to the database until the next rewarm)."""
-        tags = slot_tags()
-        with redis_unavailable_as_store_error("clearing the completeness markers"):
-            for start in range(0, len(tags), MARKER_BATCH):
-                pipeline = self._client.pipeline(transaction=False)
-                for tag in tags[start : start + MARKER_BATCH]:
-                    pipeline.delete(self._keys.completeness_marker(tag))
-                pipeline.execute()
-
     def clear_marker_for(self, digest: TokenDigest) -> None:
         """Drop the completeness marker of ``digest``'s slot (a write to it could not be mirrored)."""
         with redis_unavailable_as_store_error("clearing a completeness marker"):

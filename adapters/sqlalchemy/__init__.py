@@ -4,12 +4,12 @@ Build them from one engine and one ``sessionmaker`` per process::
 
     engine = create_sql_engine("postgresql+psycopg://.../app")   # or sqlite:///sessions.db
     upgrade_database(...)  or  upgrade_schema(engine)             # at deploy time
-    sessions = session_factory(engine)
+    database_sessions = database_session_factory(engine)
     tables = sql_tables("ps_")
-    SqlAlchemyUserSessionRepository(sessions, tables, policy)
-    SqlAlchemyPlatformDirectory(sessions, tables)
-    SqlSessionContextQuery(sessions, tables, policy)
-    lambda: SqlAlchemyUnitOfWork(sessions, tables)
+    SqlAlchemyUserSessionRepository(database_sessions, tables, policy)
+    SqlAlchemyPlatformDirectory(database_sessions, tables)
+    SqlAlchemySessionContextQuery(database_sessions, tables, policy)
+    lambda: SqlAlchemyUnitOfWork(database_sessions, tables)
 """
 
 from platform_sessions.adapters.sqlalchemy.engine import SqlEngineSettings, create_sql_engine
@@ -19,10 +19,13 @@ from platform_sessions.adapters.sqlalchemy.platform_connection_repository import
     SqlAlchemyPlatformConnectionRepository,
 )
 from platform_sessions.adapters.sqlalchemy.platform_directory import SqlAlchemyPlatformDirectory
-from platform_sessions.adapters.sqlalchemy.session_contexts import SqlSessionContextQuery
+from platform_sessions.adapters.sqlalchemy.session_contexts import SqlAlchemySessionContextQuery
 from platform_sessions.adapters.sqlalchemy.tables import DEFAULT_TABLE_PREFIX, SqlTables, sql_tables
 from platform_sessions.adapters.sqlalchemy.timeouts import DatabaseTimeouts
-from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, session_factory
+from platform_sessions.adapters.sqlalchemy.transactions import (
+    DatabaseSessionFactory,
+    database_session_factory,
+)
 from platform_sessions.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from platform_sessions.adapters.sqlalchemy.user_session_repository import SqlAlchemyUserSessionRepository
 from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
@@ -30,18 +33,18 @@ from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import U
 __all__ = [
     "DEFAULT_TABLE_PREFIX",
     "DatabaseTimeouts",
-    "SessionFactory",
+    "DatabaseSessionFactory",
     "SqlAlchemyPlatformConnectionRepository",
     "SqlAlchemyPlatformDirectory",
     "SqlAlchemyUnitOfWork",
     "SqlAlchemyUserSessionRepository",
     "SqlEngineSettings",
-    "SqlSessionContextQuery",
+    "SqlAlchemySessionContextQuery",
     "SqlTables",
     "UserSessionsInTransaction",
     "create_sql_engine",
     "downgrade_schema",
-    "session_factory",
+    "database_session_factory",
     "sql_tables",
     "translated_errors",
     "upgrade_database",

@@ -38,12 +38,12 @@ _TERMINATE = text("SELECT pg_terminate_backend(:pid)")
 _IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
 
 
-def note_backends(sessions: sessionmaker[Session], engine: Engine) -> None:
-    """Have every transaction of ``sessions`` note the PostgreSQL backend serving it."""
+def note_backends(database_sessions: sessionmaker[Session], engine: Engine) -> None:
+    """Have every transaction of ``database_sessions`` note the PostgreSQL backend serving it."""
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
 
-    @event.listens_for(sessions, "after_begin")
+    @event.listens_for(database_sessions, "after_begin")
     def _note(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
         dbapi = connection.connection.dbapi_connection
         if dbapi is not None:

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables
-from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
+from platform_sessions.adapters.sqlalchemy.transactions import DatabaseSessionFactory, short_transaction
 from platform_sessions.domain.errors import ConcurrentUpdate, MisconfiguredStore, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -23,10 +23,10 @@ logger = logging.getLogger(__name__)
 FINGERPRINT_ROW = "routing_key_fingerprint"
 
 
-def database_reachable(sessions: SessionFactory) -> bool:
+def database_reachable(database_sessions: DatabaseSessionFactory) -> bool:
     """``True`` if the database runs a trivial query (its connection checked out and back)."""
     try:
-        with short_transaction(sessions, "answer a health check", read_only=True) as session:
+        with short_transaction(database_sessions, "answer a health check", read_only=True) as session:
             session.execute(text("SELECT 1"))
     except StoreUnavailable as error:
         logger.warning("health: the database is unreachable: %s", error)
@@ -50,7 +50,7 @@ def head_revision() -> str:
 
 
 def verify_database(
-    sessions: SessionFactory, tables: SqlTables, *, where: str, fingerprint: str | None
+    database_sessions: DatabaseSessionFactory, tables: SqlTables, *, where: str, fingerprint: str | None
 ) -> None:
     """Check that the database is writable, migrated and holds this routing key's data.
 
@@ -59,7 +59,7 @@ def verify_database(
     Raises :class:`MisconfiguredStore` (read-only, another key's data), or
     :class:`StoreUnavailable` (unreachable, tables missing or behind: run the migrations).
     """
-    with short_transaction(sessions, "check its schema", read_only=True) as session:
+    with short_transaction(database_sessions, "check its schema", read_only=True) as session:
         _require_writable(session, where)  # first: a read-only database is wrong whatever its schema
         revision = session.execute(text(f"SELECT version_num FROM {tables.version_table}")).scalar()
         stored = _stored_fingerprint(session, tables) if revision == head_revision() else None
@@ -71,7 +71,7 @@ def verify_database(
     if fingerprint is None:
         return
     if stored is None:
-        stored = _store_fingerprint(sessions, tables, fingerprint)
+        stored = _store_fingerprint(database_sessions, tables, fingerprint)
     if stored != fingerprint:
         raise MisconfiguredStore(
             f"routing key mismatch: the data at {where} (table {tables.prefix}deployment) was written "
@@ -111,16 +111,18 @@ def _stored_fingerprint(session: Session, tables: SqlTables) -> str | None:
     return session.execute(select(rows.value).where(rows.name == FINGERPRINT_ROW)).scalar()
 
 
-def _store_fingerprint(sessions: SessionFactory, tables: SqlTables, fingerprint: str) -> str:
+def _store_fingerprint(database_sessions: DatabaseSessionFactory, tables: SqlTables, fingerprint: str) -> str:
     """Write the fingerprint unless another process just did; the one stored either way."""
     try:
-        with short_transaction(sessions, "store the routing key's fingerprint") as session:
+        with short_transaction(database_sessions, "store the routing key's fingerprint") as session:
             existing = _stored_fingerprint(session, tables)
             if existing is not None:
                 return existing
             session.execute(insert(tables.deployment).values(name=FINGERPRINT_ROW, value=fingerprint))
     except ConcurrentUpdate:
         pass  # a racing process inserted first: read what it wrote
-    with short_transaction(sessions, "read the routing key's fingerprint", read_only=True) as session:
+    with short_transaction(
+        database_sessions, "read the routing key's fingerprint", read_only=True
+    ) as session:
         stored = _stored_fingerprint(session, tables)
     return stored if stored is not None else fingerprint

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from platform_sessions.adapters.sqlalchemy.platform_records import platform_from_row
 from platform_sessions.adapters.sqlalchemy.sqlite_connections import write_lock_refused
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables
-from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
+from platform_sessions.adapters.sqlalchemy.transactions import DatabaseSessionFactory, short_transaction
 from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
 from platform_sessions.domain.context import SessionSnapshot
 from platform_sessions.domain.errors import StoreUnavailable
@@ -36,7 +36,7 @@ class _TouchNeedsWriter(Exception):
     """The touch could not write in a transaction begun as a reader (SQLite under contention)."""
 
 
-class SqlSessionContextQuery(SessionContextQuery):
+class SqlAlchemySessionContextQuery(SessionContextQuery):
     """Session, touch and platforms in one transaction, with the repository's own statements.
 
     The transaction begins as a reader: most resolves only read, and on SQLite a reader never
@@ -46,8 +46,10 @@ class SqlSessionContextQuery(SessionContextQuery):
     starts over in a transaction begun as a writer, which waits for the lock.
     """
 
-    def __init__(self, sessions: SessionFactory, tables: SqlTables, policy: SessionPolicy) -> None:
-        self._sessions = sessions
+    def __init__(
+        self, database_sessions: DatabaseSessionFactory, tables: SqlTables, policy: SessionPolicy
+    ) -> None:
+        self._database_sessions = database_sessions
         self._tables = tables
         self._policy = policy
 
@@ -69,7 +71,9 @@ class SqlSessionContextQuery(SessionContextQuery):
     ) -> SessionSnapshot | None:
         answer: list[SessionSnapshot | None] = []
         try:
-            with short_transaction(self._sessions, "resolve a session", read_only=not as_writer) as database:
+            with short_transaction(
+                self._database_sessions, "resolve a session", read_only=not as_writer
+            ) as database:
                 statements = UserSessionsInTransaction(database, self._tables, self._policy)
                 session = statements.get(digest)
                 if session is None:

@@ -12,10 +12,10 @@ from platform_sessions.adapters.sqlalchemy.commit_outcome import commit, note_ba
 from platform_sessions.adapters.sqlalchemy.errors import translated_errors
 from platform_sessions.adapters.sqlalchemy.sqlite_connections import READ_ONLY_OPTION
 
-SessionFactory = sessionmaker[Session]
+DatabaseSessionFactory = sessionmaker[Session]
 
 
-def session_factory(engine: Engine) -> SessionFactory:
+def database_session_factory(engine: Engine) -> DatabaseSessionFactory:
     """The process's one ``sessionmaker``, shared by every SQL adapter.
 
     - ``close_resets_only=False``: a closed session refuses further use instead of quietly
@@ -27,9 +27,11 @@ def session_factory(engine: Engine) -> SessionFactory:
     On PostgreSQL each transaction notes its backend, so that a commit whose connection is lost
     can be settled (:mod:`commit_outcome`).
     """
-    sessions = sessionmaker(bind=engine, autoflush=False, expire_on_commit=False, close_resets_only=False)
-    note_backends(sessions, engine)
-    return sessions
+    database_sessions = sessionmaker(
+        bind=engine, autoflush=False, expire_on_commit=False, close_resets_only=False
+    )
+    note_backends(database_sessions, engine)
+    return database_sessions
 
 
 def begin_read_only(session: Session) -> None:
@@ -42,12 +44,14 @@ def begin_read_only(session: Session) -> None:
 
 
 @contextmanager
-def short_transaction(sessions: SessionFactory, action: str, *, read_only: bool = False) -> Iterator[Session]:
+def short_transaction(
+    database_sessions: DatabaseSessionFactory, action: str, *, read_only: bool = False
+) -> Iterator[Session]:
     """One database session and one transaction around a block: committed if the block
     returns, rolled back if it raises, the session closed (its connection back in the pool)
     either way. Database errors come out as domain errors naming ``action``; a connection lost
     while committing a write is :class:`CommitOutcomeUnknown`."""
-    with translated_errors(action), sessions() as session:
+    with translated_errors(action), database_sessions() as session:
         session.begin()
         if read_only:
             begin_read_only(session)

@@ -21,7 +21,7 @@ from platform_sessions.adapters.sqlalchemy.platform_connection_repository import
     SqlAlchemyPlatformConnectionRepository,
 )
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables
-from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory
+from platform_sessions.adapters.sqlalchemy.transactions import DatabaseSessionFactory
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.ports import UnitOfWork
 
@@ -39,18 +39,18 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     back to the pool. ``platforms`` runs on that session and never commits by itself.
     """
 
-    def __init__(self, sessions: SessionFactory, tables: SqlTables) -> None:
+    def __init__(self, database_sessions: DatabaseSessionFactory, tables: SqlTables) -> None:
         super().__init__()
-        self._sessions = sessions
+        self._database_sessions = database_sessions
         self._tables = tables
         self._session: Session | None = None
         self._after_commit: list[Callback] = []
         self._after_rollback: list[Callback] = []
 
-    def shares(self, sessions: SessionFactory) -> bool:
-        """Whether this unit of work opens its database sessions from ``sessions`` (the
+    def shares(self, database_sessions: DatabaseSessionFactory) -> bool:
+        """Whether this unit of work opens its database sessions from ``database_sessions`` (the
         process's one ``sessionmaker``), so a repository built on it may join its transaction."""
-        return sessions is self._sessions
+        return database_sessions is self._database_sessions
 
     @property
     def database_session(self) -> Session:
@@ -75,7 +75,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     def __enter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a unit of work is used for one `with` block only")
-        self._session = self._sessions()
+        self._session = self._database_sessions()
         self.platforms = SqlAlchemyPlatformConnectionRepository(self._session, self._tables)
         return self
 
@@ -133,10 +133,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             logger.warning("closing a unit of work's database session failed", exc_info=True)
 
 
-def joinable(within: UnitOfWork | None, sessions: SessionFactory) -> SqlAlchemyUnitOfWork | None:
-    """``within`` when it is a SQL unit of work on ``sessions`` (so a repository built on the
+def joinable(
+    within: UnitOfWork | None, database_sessions: DatabaseSessionFactory
+) -> SqlAlchemyUnitOfWork | None:
+    """``within`` when it is a SQL unit of work on ``database_sessions`` (so a repository built on the
     same ``sessionmaker`` may run in its transaction, on its ``database_session``), else ``None``."""
-    if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(sessions):
+    if isinstance(within, SqlAlchemyUnitOfWork) and within.shares(database_sessions):
         return within
     return None
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from platform_sessions.adapters.sqlalchemy.errors import translated_errors
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables
-from platform_sessions.adapters.sqlalchemy.transactions import SessionFactory, short_transaction
+from platform_sessions.adapters.sqlalchemy.transactions import DatabaseSessionFactory, short_transaction
 from platform_sessions.adapters.sqlalchemy.unit_of_work import joinable
 from platform_sessions.adapters.sqlalchemy.user_sessions_in_transaction import UserSessionsInTransaction
 from platform_sessions.domain.errors import InvalidInput
@@ -35,8 +35,10 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
     deleted stays deleted.
     """
 
-    def __init__(self, sessions: SessionFactory, tables: SqlTables, policy: SessionPolicy) -> None:
-        self._sessions = sessions
+    def __init__(
+        self, database_sessions: DatabaseSessionFactory, tables: SqlTables, policy: SessionPolicy
+    ) -> None:
+        self._database_sessions = database_sessions
         self._tables = tables
         self._policy = policy
 
@@ -49,7 +51,7 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         """One lookup on the unique token digest index: in ``within``'s transaction if it is a
         :class:`SqlAlchemyUnitOfWork` on this ``sessionmaker`` (no second connection), else in
         a short read-only one."""
-        joined = joinable(within, self._sessions)
+        joined = joinable(within, self._database_sessions)
         if joined is not None:
             with translated_errors("read a session"):
                 return UserSessionsInTransaction(joined.database_session, self._tables, self._policy).get(
@@ -66,7 +68,7 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
         ``within`` a :class:`SqlAlchemyUnitOfWork` on this ``sessionmaker``, it runs in that
         unit of work's transaction (the caller commits); otherwise in a short one of its own.
         """
-        joined = joinable(within, self._sessions)
+        joined = joinable(within, self._database_sessions)
         if joined is not None:
             with translated_errors("update a session"):
                 statements = UserSessionsInTransaction(joined.database_session, self._tables, self._policy)
@@ -127,5 +129,5 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
 
     @contextmanager
     def _statements(self, action: str, *, read_only: bool = False) -> Iterator[UserSessionsInTransaction]:
-        with short_transaction(self._sessions, action, read_only=read_only) as session:
+        with short_transaction(self._database_sessions, action, read_only=read_only) as session:
             yield UserSessionsInTransaction(session, self._tables, self._policy)

@@ -20,8 +20,7 @@ from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxEntry
 from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
-from platform_sessions.adapters.two_tier.mirror_work import MirrorWork, PutSession, RotateSession
-from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
+from platform_sessions.adapters.two_tier.mirror_work import MirrorWork, MirrorWriter, PutSession, RekeySession
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.session import UserSession
@@ -94,7 +93,7 @@ class ChangeRecorder:
 
     def _unmark_created(self, work: Sequence[MirrorWork]) -> None:
         for item in work:
-            if isinstance(item, PutSession | RotateSession):
+            if isinstance(item, PutSession | RekeySession):
                 try:
                     self._mirror.clear_marker_for(item.session.token_digest)
                 except StoreUnavailable:

@@ -18,7 +18,7 @@ from attrs import field, frozen
 from sqlalchemy.orm import Session
 
 from platform_sessions.adapters.sqlalchemy import (
-    SessionFactory,
+    DatabaseSessionFactory,
     SqlAlchemyUnitOfWork,
     SqlTables,
     UserSessionsInTransaction,
@@ -37,7 +37,7 @@ from platform_sessions.domain.token import TokenDigest
 class DatabaseTransaction:
     """The statements available inside one transaction."""
 
-    sessions: UserSessionsInTransaction
+    user_sessions: UserSessionsInTransaction
     outbox: OutboxInTransaction
 
 
@@ -81,7 +81,7 @@ class SessionDatabase:
     Holds the storage's :class:`PendingClears`: outbox rows applied to Redis, to delete.
     """
 
-    sessions: SessionFactory
+    database_sessions: DatabaseSessionFactory
     tables: SqlTables
     policy: SessionPolicy
     pending_clears: PendingClears = field(factory=PendingClears)
@@ -106,7 +106,7 @@ class SessionDatabase:
         taken: list[int] = []
         statements: DatabaseTransaction | None = None
         try:
-            with short_transaction(self.sessions, action, read_only=read_only) as session:
+            with short_transaction(self.database_sessions, action, read_only=read_only) as session:
                 statements = self._statements(session)
                 if not read_only:
                     taken = self.pending_clears.take()
@@ -124,7 +124,7 @@ class SessionDatabase:
     def joined(self, within: UnitOfWork | None) -> JoinedTransaction | None:
         """``within``'s transaction when it is a SQL unit of work on this database (so a change
         written there commits with the caller's own), else ``None``."""
-        joined = joinable(within, self.sessions)
+        joined = joinable(within, self.database_sessions)
         if joined is not None:
             with self._written_lock:  # one unit of work per thread, but the map is shared
                 written = self._written.setdefault(joined, set())
@@ -146,7 +146,7 @@ class SessionDatabase:
         if not unknown.settled or not added:
             return False
         try:
-            with short_transaction(self.sessions, "check a lost commit", read_only=True) as session:
+            with short_transaction(self.database_sessions, "check a lost commit", read_only=True) as session:
                 return bool(OutboxInTransaction(session, self.tables).existing(added))
         except StoreUnavailable:
             return False

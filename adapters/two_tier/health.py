@@ -9,7 +9,7 @@ from datetime import datetime
 from attrs import field, frozen
 
 from platform_sessions.adapters.redis import NearCache, RedisClient
-from platform_sessions.adapters.redis.near_cache_counters import near_cache_counters
+from platform_sessions.adapters.redis.near_cache import near_cache_counters
 from platform_sessions.adapters.redis.reachability import redis_reachable
 from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
@@ -78,7 +78,7 @@ class TwoTierHealth:
             self._database.flush_pending_clears()
             with self._database.transaction("report health", read_only=True) as tx:
                 stats = tx.outbox.stats()
-                live = tx.sessions.count_live(now - self._lag.bound)
+                live = tx.user_sessions.count_live(now - self._lag.bound)
             depth = stats.depth
             age = (now - stats.oldest_created_at).total_seconds() if stats.oldest_created_at else 0.0
             database_ok = True

@@ -1,4 +1,4 @@
-"""The Redis work a committed change owes, and the outbox rows that record it.
+"""The Redis work a committed change owes, the outbox rows that record it, and the writer that applies it.
 
 Each item says what Redis must look like for one session (or one user's platform cache) once
 applied; applying is idempotent and can never resurrect anything (versions and tombstones, see
@@ -9,10 +9,12 @@ the same item, in any order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from attrs import frozen
 
-from platform_sessions.adapters.redis.session_mirror import EndedSession
+from platform_sessions.adapters.redis.platform_cache import RedisPlatformCache
+from platform_sessions.adapters.redis.session_mirror import EndedSession, RedisSessionMirror
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxEntry
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.session import UserSession
@@ -34,7 +36,7 @@ class ForgetSessions:
 
 
 @frozen
-class RotateSession:
+class RekeySession:
     """Forget the old digest and mirror the session under its new one, atomically."""
 
     old: EndedSession
@@ -48,7 +50,7 @@ class DropPlatforms:
     user_id: UserId
 
 
-MirrorWork = PutSession | ForgetSessions | RotateSession | DropPlatforms
+MirrorWork = PutSession | ForgetSessions | RekeySession | DropPlatforms
 
 
 def ended(session: UserSession) -> EndedSession:
@@ -67,10 +69,34 @@ def outbox_entries(work: Sequence[MirrorWork]) -> list[OutboxEntry]:
             entries.extend(
                 OutboxEntry.for_session(item.user_id, e.digest, e.absolute_expires_at) for e in item.ended
             )
-        elif isinstance(item, RotateSession):
+        elif isinstance(item, RekeySession):
             s = item.session
             entries.append(OutboxEntry.for_session(s.user_id, item.old.digest, item.old.absolute_expires_at))
             entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
         else:
             entries.append(OutboxEntry.for_platforms(item.user_id))
     return entries
+
+
+class MirrorWriter:
+    """One script per item. Sessions are put as given: whoever read them from the database
+    alone (refill, relay, rewarm) credits them the database's lag first (``DatabaseLag``)."""
+
+    def __init__(self, mirror: RedisSessionMirror, cache: RedisPlatformCache) -> None:
+        self._mirror = mirror
+        self._cache = cache
+
+    def apply(self, work: Sequence[MirrorWork], now: datetime) -> datetime | None:
+        """Bring Redis in line with every item, in order; raises StoreUnavailable on a Redis
+        failure. Returns the ``last_seen_at`` Redis holds for the last session put, if any."""
+        seen: datetime | None = None
+        for item in work:
+            if isinstance(item, PutSession):
+                seen = self._mirror.put(item.session, now).last_seen_at
+            elif isinstance(item, ForgetSessions):
+                self._mirror.forget(item.user_id, item.ended, now)
+            elif isinstance(item, RekeySession):
+                seen = self._mirror.rotate(item.old, item.session, now).last_seen_at
+            elif isinstance(item, DropPlatforms):
+                self._cache.invalidate(item.user_id)
+        return seen

@@ -22,9 +22,9 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     DropPlatforms,
     ForgetSessions,
     MirrorWork,
+    MirrorWriter,
     PutSession,
 )
-from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
 from platform_sessions.domain.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def _current_work(
         if digest is None or digest.hex in seen:
             continue
         seen.add(digest.hex)
-        stored = tx.sessions.get(digest)
+        stored = tx.user_sessions.get(digest)
         if stored is not None and stored.user_id == entry.user_id:
             work.append(PutSession(lag.credit(stored, now)))
         elif entry.absolute_expires_at is not None:

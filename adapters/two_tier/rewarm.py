@@ -17,8 +17,7 @@ from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
 from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
-from platform_sessions.adapters.two_tier.mirror_work import PutSession
-from platform_sessions.adapters.two_tier.mirror_writer import MirrorWriter
+from platform_sessions.adapters.two_tier.mirror_work import MirrorWriter, PutSession
 from platform_sessions.adapters.two_tier.outbox_relay import OutboxRelay
 
 logger = logging.getLogger(__name__)
@@ -79,11 +78,11 @@ class Rewarmer:
         self._relay.drain()
         cutoff = self._now() - self._lag.bound
         with self._database.transaction("count live sessions", read_only=True) as tx:
-            total = tx.sessions.count_live(cutoff)
+            total = tx.user_sessions.count_live(cutoff)
         loaded, after = 0, ""
         for _ in range(ceil(total / PAGE_SIZE) + EXTRA_PAGES):
             with self._database.transaction("read live sessions", read_only=True) as tx:
-                page = tx.sessions.live_page(cutoff, after=after, limit=PAGE_SIZE)
+                page = tx.user_sessions.live_page(cutoff, after=after, limit=PAGE_SIZE)
             if not page:
                 break
             now = self._now()

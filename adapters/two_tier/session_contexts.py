@@ -94,7 +94,7 @@ class TwoTierSessionContextQuery(SessionContextQuery):
     ) -> SessionSnapshot | None:
         self._metrics.increment("database_fallbacks")
         with self._database.transaction("resolve a session from the database", read_only=True) as tx:
-            stored = tx.sessions.get(digest)
+            stored = tx.user_sessions.get(digest)
         if stored is None:
             return None
         session = self._lag.credit(stored, now)
@@ -103,7 +103,7 @@ class TwoTierSessionContextQuery(SessionContextQuery):
         if stored.is_touch_due(now, self._policy):
             # This request is activity: record it where it will survive (Redis may be away).
             with self._database.transaction("touch a session") as tx:
-                touched = tx.sessions.touch(stored, now)
+                touched = tx.user_sessions.touch(stored, now)
             if touched is None:
                 return None  # ended meanwhile
             session = touched

@@ -30,7 +30,7 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     ForgetSessions,
     MirrorWork,
     PutSession,
-    RotateSession,
+    RekeySession,
     ended,
     outbox_entries,
 )
@@ -86,8 +86,10 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             in_redis, expired_before = [], started - self._lag.bound
         with self._database.transaction("store a new session") as tx:
             for seen in in_redis:
-                tx.sessions.touch(seen, seen.last_seen_at)
-            evicted = tx.sessions.create(session, max_sessions=max_sessions, expired_before=expired_before)
+                tx.user_sessions.touch(seen, seen.last_seen_at)
+            evicted = tx.user_sessions.create(
+                session, max_sessions=max_sessions, expired_before=expired_before
+            )
             work: list[MirrorWork] = [PutSession(session)]
             if evicted:
                 work.insert(0, ForgetSessions(session.user_id, tuple(ended(s) for s in evicted)))
@@ -110,7 +112,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         now = self._clock.now()
         try:
             with self._database.transaction("update a session") as tx:
-                stored = tx.sessions.update(session, changes)
+                stored = tx.user_sessions.update(session, changes)
                 work: list[MirrorWork] = [PutSession(stored)]
                 entries = tx.outbox.add(outbox_entries(work), now)
         except ConcurrentUpdate:
@@ -126,7 +128,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         tx = joined.statements
         try:
             with translated_errors("update a session"):
-                stored = tx.sessions.update(session, changes)
+                stored = tx.user_sessions.update(session, changes)
                 work: list[MirrorWork] = [PutSession(stored)]
                 entries = tx.outbox.add(outbox_entries(work), now)
                 joined.clear_pending()
@@ -155,8 +157,8 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         now = self._clock.now()
         try:
             with self._database.transaction("rotate a session's token") as tx:
-                stored = tx.sessions.rotate(session, new_digest, new_csrf_token)
-                work: list[MirrorWork] = [RotateSession(ended(session), stored)]
+                stored = tx.user_sessions.rotate(session, new_digest, new_csrf_token)
+                work: list[MirrorWork] = [RekeySession(ended(session), stored)]
                 entries = tx.outbox.add(outbox_entries(work), now)
         except ConcurrentUpdate:
             self._conflict(session.token_digest)
@@ -170,7 +172,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         whatever the database had. Digests in between were forgotten by their rotations."""
         now = self._clock.now()
         with self._database.transaction("delete a session") as tx:
-            current = tx.sessions.delete(session)
+            current = tx.user_sessions.delete(session)
             forgotten = [ended(session)]
             if current is not None and current != session.token_digest:
                 # The absolute deadline is the session's own: a rotation keeps it.
@@ -184,7 +186,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         """One DELETE ... RETURNING; Redis forgets each deleted digest."""
         now = self._clock.now()
         with self._database.transaction("delete a user's sessions") as tx:
-            deleted = tx.sessions.delete_all_for_user(user_id, keep=keep)
+            deleted = tx.user_sessions.delete_all_for_user(user_id, keep=keep)
             work: list[MirrorWork] = (
                 [ForgetSessions(user_id, tuple(ended(s) for s in deleted))] if deleted else []
             )
@@ -205,7 +207,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         joined = self._database.joined(within)
         if joined is not None:
             with translated_errors("read a session"):
-                return joined.statements.sessions.get(digest)
+                return joined.statements.user_sessions.get(digest)
         try:
             found = self._guard.read("reading a session", lambda: self._redis.get(digest))
         except RedisSkipped:
@@ -213,7 +215,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         if found is not None:
             return found
         with self._database.transaction("read a session", read_only=True) as tx:
-            return tx.sessions.get(digest)
+            return tx.user_sessions.get(digest)
 
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         """Redis only, unless the touch enters a new database touch interval or Redis is away."""
@@ -223,7 +225,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             touched = None
         if touched is None:
             with self._database.transaction("touch a session") as tx:
-                return tx.sessions.touch(session, seen_at)
+                return tx.user_sessions.touch(session, seen_at)
         if self._lag.crosses_boundary(session.last_seen_at, seen_at):
             self.touch_database(session, seen_at)
         return touched
@@ -233,7 +235,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         (the lag credit covers a missed one)."""
         try:
             with self._database.transaction("touch a session") as tx:
-                tx.sessions.touch(session, seen_at)
+                tx.user_sessions.touch(session, seen_at)
             self._metrics.increment("database_touches")
         except StoreUnavailable as error:
             logger.warning("could not bring a session's last_seen_at up to date in the database: %s", error)
@@ -242,7 +244,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         """The database's list, each session with Redis's ``last_seen_at`` where Redis has it,
         else credited the database's lag (Redis lost it, or is away)."""
         with self._database.transaction("list a user's sessions", read_only=True) as tx:
-            stored = tx.sessions.list_for_user(user_id, now - self._lag.bound)
+            stored = tx.user_sessions.list_for_user(user_id, now - self._lag.bound)
         try:
             seen = self._guard.call("listing a user's sessions", lambda: self._seen_in_redis(stored))
         except RedisSkipped:
@@ -273,7 +275,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         cutoff = now - self._lag.bound
         while True:
             with self._database.transaction("purge expired sessions") as tx:
-                deleted = tx.sessions.purge_batch(cutoff, batch_size)
+                deleted = tx.user_sessions.purge_batch(cutoff, batch_size)
             purged += deleted
             if deleted < batch_size:
                 break
@@ -291,10 +293,10 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         try:
             if joined is not None:
                 with translated_errors("read a session"):
-                    stored = joined.sessions.get(digest)
+                    stored = joined.user_sessions.get(digest)
             else:
                 with self._database.transaction("read a session", read_only=True) as tx:
-                    stored = tx.sessions.get(digest)
+                    stored = tx.user_sessions.get(digest)
             if stored is not None:
                 self._recorder.refresh(stored, self._clock.now())
         except StoreUnavailable:

@@ -9,9 +9,9 @@ import pytest
 
 from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyPlatformDirectory,
+    SqlAlchemySessionContextQuery,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
-    SqlSessionContextQuery,
 )
 from tests.contracts.platform_directory import PlatformDirectoryContract
 from tests.contracts.session_context_query import SessionContextQueryContract
@@ -68,4 +68,4 @@ class TestSqlSessionContextQuery(SessionContextQueryContract):
     @pytest.fixture
     def query(self, database, policy):
         # The SQL storage's own one-transaction query (the composed one is tested in memory).
-        return SqlSessionContextQuery(database.sessions, database.tables, policy)
+        return SqlAlchemySessionContextQuery(database.sessions, database.tables, policy)

@@ -18,11 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from platform_sessions.adapters.sqlalchemy import (
-    SessionFactory,
+    DatabaseSessionFactory,
     SqlEngineSettings,
     SqlTables,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
     upgrade_schema,
 )
@@ -38,7 +38,7 @@ class SqlDatabase:
     url: str
     engine: Engine
     tables: SqlTables
-    sessions: SessionFactory
+    sessions: DatabaseSessionFactory
 
     @property
     def prefix(self) -> str:
@@ -67,7 +67,7 @@ def migrated_database(
     engine = create_sql_engine(url, settings)
     try:
         upgrade_schema(engine, table_prefix=tables.prefix)
-        yield SqlDatabase(kind, url, engine, tables, session_factory(engine))
+        yield SqlDatabase(kind, url, engine, tables, database_session_factory(engine))
     finally:
         if kind == "postgresql":
             drop_tables(engine, tables)

@@ -19,7 +19,7 @@ from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWork,
     SqlEngineSettings,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
     translated_errors,
 )
@@ -124,7 +124,7 @@ def test_a_switch_on_a_pooled_connection_fails_within_the_bound_when_postgres_pa
 def test_a_statement_inside_an_open_transaction_is_bounded(proxied_url: str, paused: TcpProxy):
     engine = create_sql_engine(proxied_url, SqlEngineSettings(pool_size=1, max_overflow=0, timeouts=TIMEOUTS))
     try:
-        sessions = session_factory(engine)
+        sessions = database_session_factory(engine)
         with sessions() as warm:
             warm.execute(text("SELECT 1"))
         with sessions() as database_session:
@@ -147,7 +147,10 @@ def test_a_hung_commit_is_bounded_and_unavailable(proxied_url: str, paused: TcpP
     engine = create_sql_engine(proxied_url, SqlEngineSettings(pool_size=1, max_overflow=0, timeouts=TIMEOUTS))
     try:
         tables = sql_tables(unique_prefix())
-        with pytest.raises(StoreUnavailable), SqlAlchemyUnitOfWork(session_factory(engine), tables) as uow:
+        with (
+            pytest.raises(StoreUnavailable),
+            SqlAlchemyUnitOfWork(database_session_factory(engine), tables) as uow,
+        ):
             uow.database_session.execute(text("SELECT 1"))
             paused.pause()
             started = time.monotonic()
@@ -165,7 +168,7 @@ def test_a_slow_statement_on_a_live_server_is_cancelled_by_the_server_and_keeps_
 ):
     engine = create_sql_engine(proxied_url, SqlEngineSettings(pool_size=1, max_overflow=0, timeouts=TIMEOUTS))
     try:
-        sessions = session_factory(engine)
+        sessions = database_session_factory(engine)
         with sessions() as database_session:
             backend = database_session.execute(text("SELECT pg_backend_pid()")).scalar_one()
             with pytest.raises(StoreUnavailable, match="QueryCanceled"), translated_errors("sleep"):

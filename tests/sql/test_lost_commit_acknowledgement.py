@@ -22,11 +22,11 @@ from sqlalchemy.engine import Engine
 
 from platform_sessions.adapters.redis import RedisEndpoint
 from platform_sessions.adapters.sqlalchemy import (
+    SqlAlchemySessionContextQuery,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
-    SqlSessionContextQuery,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
     upgrade_schema,
 )
@@ -106,7 +106,7 @@ class Rig:
         assert owed_outbox_depth(storage) == 0
         digest = SessionToken.parse(token).digest
         with storage.database().transaction("compare", read_only=True) as tx:
-            in_database = tx.sessions.get(digest)
+            in_database = tx.user_sessions.get(digest)
         in_redis = storage.redis_sessions().get(digest)
         if in_database is None:
             assert in_redis is None
@@ -262,7 +262,7 @@ def test_a_unit_of_work_whose_commit_reply_is_lost_says_the_outcome_is_unknown(
     try:
         with (
             pytest.raises(CommitOutcomeUnknown) as raised,
-            SqlAlchemyUnitOfWork(session_factory(engine), sql_tables(unique_prefix())) as uow,
+            SqlAlchemyUnitOfWork(database_session_factory(engine), sql_tables(unique_prefix())) as uow,
         ):
             uow.on_commit(lambda: ran.append("committed"))
             uow.on_rollback(lambda: ran.append("rolled back"))
@@ -284,14 +284,14 @@ def test_a_resolve_whose_commit_reply_is_lost_still_answers(
     tables = sql_tables(unique_prefix())
     try:
         upgrade_schema(engine, table_prefix=tables.prefix)
-        sessions = session_factory(engine)
+        sessions = database_session_factory(engine)
         session = a_session(now=clock.now(), policy=policy)
         SqlAlchemyUserSessionRepository(sessions, tables, policy).create(session, max_sessions=5)
         clock.advance(policy.touch_interval * 2)  # a touch is due: the transaction writes
         rig = Rig(None, proxy, None)  # type: ignore[arg-type]
         disarm = rig.lose_the_commit_reply_of(r"FROM \S+platform_connections")
         try:
-            snapshot = SqlSessionContextQuery(sessions, tables, policy).load(
+            snapshot = SqlAlchemySessionContextQuery(sessions, tables, policy).load(
                 session.token_digest, now=clock.now()
             )
         finally:

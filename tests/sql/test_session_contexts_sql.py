@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 
 from platform_sessions.adapters.memory import ManualClock
 from platform_sessions.adapters.sqlalchemy import (
+    SqlAlchemySessionContextQuery,
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
-    SqlSessionContextQuery,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
 )
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
@@ -35,7 +35,7 @@ class Resolving:
     """The query under test, the repository beside it on the same tables, and the time."""
 
     database: SqlDatabase
-    query: SqlSessionContextQuery
+    query: SqlAlchemySessionContextQuery
     repository: SqlAlchemyUserSessionRepository
     clock: ManualClock
     policy: SessionPolicy
@@ -63,7 +63,7 @@ class Resolving:
 def resolving_on(database: SqlDatabase, clock: ManualClock, policy: SessionPolicy) -> Resolving:
     return Resolving(
         database,
-        SqlSessionContextQuery(database.sessions, database.tables, policy),
+        SqlAlchemySessionContextQuery(database.sessions, database.tables, policy),
         SqlAlchemyUserSessionRepository(database.sessions, database.tables, policy),
         clock,
         policy,
@@ -213,7 +213,7 @@ def test_a_write_between_the_read_and_the_touch_does_not_stop_the_touch(resolvin
     session = resolving.stored_session()
 
     def another_request_writes(engine: Engine) -> None:
-        with SqlAlchemyUnitOfWork(session_factory(engine), resolving.database.tables) as uow:
+        with SqlAlchemyUnitOfWork(database_session_factory(engine), resolving.database.tables) as uow:
             uow.platforms.add(a_platform(user_id="carol"))
             uow.commit()
 

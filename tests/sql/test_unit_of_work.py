@@ -20,7 +20,7 @@ from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUserSessionRepository,
     SqlEngineSettings,
     create_sql_engine,
-    session_factory,
+    database_session_factory,
     sql_tables,
 )
 from platform_sessions.domain.errors import ConcurrentUpdate, StoreUnavailable
@@ -168,7 +168,7 @@ def test_updates_replace_fields_but_keep_a_concurrent_last_used_stamp(sql_databa
 def test_it_shares_only_the_sessionmaker_it_was_built_on(sql_database: SqlDatabase):
     work = uow(sql_database)
     assert work.shares(sql_database.sessions)
-    assert not work.shares(session_factory(sql_database.engine))
+    assert not work.shares(database_session_factory(sql_database.engine))
 
 
 def test_the_database_session_is_the_open_transactions_and_joined_statements_commit_with_it(
@@ -241,7 +241,7 @@ def unreachable_database() -> Iterator[SqlDatabase]:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_loopback_port()}/test"
     engine = create_sql_engine(url, SqlEngineSettings(timeouts=DatabaseTimeouts(connect_s=2)))
     try:
-        yield SqlDatabase("postgresql", url, engine, sql_tables("down_"), session_factory(engine))
+        yield SqlDatabase("postgresql", url, engine, sql_tables("down_"), database_session_factory(engine))
     finally:
         engine.dispose()
 
@@ -266,7 +266,9 @@ def test_an_exhausted_pool_is_unavailable_after_the_pool_timeout(sqlite_database
         SqlEngineSettings(pool_size=1, max_overflow=0, timeouts=DatabaseTimeouts(pool_checkout_s=0.2)),
     )
     try:
-        sessions = SqlAlchemyUserSessionRepository(session_factory(engine), sqlite_database.tables, policy)
+        sessions = SqlAlchemyUserSessionRepository(
+            database_session_factory(engine), sqlite_database.tables, policy
+        )
         held = engine.connect()  # the only connection, held elsewhere
         try:
             with pytest.raises(StoreUnavailable, match="no pooled connection was free"):
@@ -287,7 +289,7 @@ def test_a_sqlite_write_lock_held_past_the_busy_timeout_is_unavailable(sqlite_da
             holder.exec_driver_sql("SELECT 1")
             with (
                 pytest.raises(StoreUnavailable, match="database is locked"),
-                SqlAlchemyUnitOfWork(session_factory(impatient), sqlite_database.tables) as work,
+                SqlAlchemyUnitOfWork(database_session_factory(impatient), sqlite_database.tables) as work,
             ):
                 work.platforms.add(a_platform())
     finally:

@@ -15,7 +15,7 @@ from platform_sessions.adapters.sqlalchemy import (
     SqlAlchemyUnitOfWork,
     SqlAlchemyUserSessionRepository,
     UserSessionsInTransaction,
-    session_factory,
+    database_session_factory,
 )
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, new_csrf_token
@@ -200,7 +200,7 @@ def test_an_update_within_a_unit_of_work_that_rolls_back_leaves_the_session_unch
 def test_a_unit_of_work_on_another_sessionmaker_is_not_joined(repository, sql_database, clock, policy):
     session = a_session(now=clock.now(), policy=policy)
     repository.create(session, max_sessions=5)
-    elsewhere = SqlAlchemyUnitOfWork(session_factory(sql_database.engine), sql_database.tables)
+    elsewhere = SqlAlchemyUnitOfWork(database_session_factory(sql_database.engine), sql_database.tables)
     with elsewhere as uow:
         updated = repository.update(session, SessionChanges(active_platform_id="p2"), within=uow)
         # not uow.commit(): the change was made at once, in a transaction of its own

@@ -189,7 +189,7 @@ def check_recovery(
         found: list[str] = []
         depth = owed_outbox_depth(storage)
         with database.transaction("check", read_only=True) as tx:
-            stored = {t: tx.sessions.get(SessionToken.parse(t).digest) for t in live}
+            stored = {t: tx.user_sessions.get(SessionToken.parse(t).digest) for t in live}
         if depth:
             found.append(f"outbox depth {depth}")
         for token, in_database in stored.items():

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from platform_sessions.adapters.redis import RedisEndpoint
-from platform_sessions.adapters.sqlalchemy import SqlAlchemyUnitOfWork, session_factory
+from platform_sessions.adapters.sqlalchemy import SqlAlchemyUnitOfWork, database_session_factory
 from platform_sessions.domain.errors import ConcurrentUpdate
 from platform_sessions.domain.session import SessionChanges, UserSession
 from platform_sessions.entrypoints.container import Container
@@ -34,7 +34,7 @@ def stored_session(storage: TwoTierStorage, clock, policy) -> UserSession:
 
 def in_database(storage: TwoTierStorage, session: UserSession) -> UserSession | None:
     with storage.database().transaction("look", read_only=True) as tx:
-        return tx.sessions.get(session.token_digest)
+        return tx.user_sessions.get(session.token_digest)
 
 
 def in_redis(storage: TwoTierStorage, session: UserSession) -> UserSession | None:
@@ -79,7 +79,7 @@ def test_a_lost_race_in_a_joined_update_repairs_redis_and_leaves_the_unit_of_wor
 ):
     session = stored_session(storage, clock, policy)
     with storage.database().transaction("a writer Redis never heard of") as tx:
-        winner = tx.sessions.update(session, SessionChanges(attributes={"theme": "dark"}))
+        winner = tx.user_sessions.update(session, SessionChanges(attributes={"theme": "dark"}))
     assert in_redis(storage, session).version == session.version  # Redis is behind
     repository = storage.user_sessions()
     with storage.uow_factory() as uow:
@@ -115,7 +115,7 @@ def test_a_lost_race_on_a_row_the_unit_of_work_changed_itself_never_shows_it_in_
 
 def test_a_unit_of_work_on_another_sessionmaker_is_not_joined(storage, clock, policy):
     session = stored_session(storage, clock, policy)
-    elsewhere = SqlAlchemyUnitOfWork(session_factory(storage.engine()), storage.tables())
+    elsewhere = SqlAlchemyUnitOfWork(database_session_factory(storage.engine()), storage.tables())
     with elsewhere as uow:
         updated = storage.user_sessions().update(session, SessionChanges(active_platform_id="p2"), within=uow)
         assert in_redis(storage, session).version == updated.version  # made at once

@@ -136,7 +136,7 @@ def test_a_write_never_waits_for_rows_a_relay_holds_locked(postgres_url, clean_r
         RedisEndpoint.server(clean_redis_url), postgres_url, policy=policy, clock=clock
     ) as storage:
         alice = start(storage, clock, policy)
-        relay_session = storage.sql_sessions()()
+        relay_session = storage.database_sessions()()
         relay_session.begin()
         claimed = OutboxInTransaction(relay_session, storage.tables()).claim(10)
         assert len(claimed) == 1  # alice's row, locked as a relay in another process would
