@@ -54,7 +54,7 @@ __all__ = [
     "RedisServerFactory",
     "clean_redis_cluster_nodes",
     "clean_redis_url",
-    "postgres_database",
+    "postgres_run_database",
     "postgres_schema",
     "postgres_url",
     "redis_cluster_nodes",
@@ -177,7 +177,7 @@ def _flush_cluster(nodes: list[tuple[str, int]]) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_run_database() -> Iterator[str]:
     """Name of a database created for this run on the PostgreSQL server, dropped after it.
 
     Published in PLATFORM_SESSIONS_TEST_POSTGRES_DATABASE for the run, so that
@@ -200,10 +200,10 @@ def postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_schema(postgres_database: str) -> str:
+def postgres_schema(postgres_run_database: str) -> str:
     """Name of a schema made for this run in its own database (which goes with the database)."""
     schema = new_schema_name()
-    create_schema(PostgresServer(port=settings.postgres_port(), database=postgres_database), schema)
+    create_schema(PostgresServer(port=settings.postgres_port(), database=postgres_run_database), schema)
     return schema
 
 

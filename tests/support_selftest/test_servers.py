@@ -265,12 +265,12 @@ def test_clean_redis_cluster_nodes_start_empty(
 # --- the run's PostgreSQL database ---------------------------------------------------------
 
 
-def test_postgres_database_is_this_runs_own(postgres_database: str, postgres_url: str) -> None:
-    assert postgres_database.startswith(DATABASE_PREFIX)
-    assert make_url(postgres_url).database == postgres_database
-    assert PostgresServer(port=settings.postgres_port()).database == postgres_database
+def test_postgres_run_database_is_this_runs_own(postgres_run_database: str, postgres_url: str) -> None:
+    assert postgres_run_database.startswith(DATABASE_PREFIX)
+    assert make_url(postgres_url).database == postgres_run_database
+    assert PostgresServer(port=settings.postgres_port()).database == postgres_run_database
     with PostgresServer(port=settings.postgres_port()).connect() as connection:
-        assert connection.execute("SELECT current_database()").fetchone() == (postgres_database,)
+        assert connection.execute("SELECT current_database()").fetchone() == (postgres_run_database,)
 
 
 def test_postgres_schema_is_named_for_this_run(postgres_schema: str) -> None:
@@ -382,8 +382,8 @@ def test_fixtures_fail_when_absent_services_are_required(tmp_path: Path) -> None
 RECORDING_TESTS = textwrap.dedent(
     """
     from pathlib import Path
-    def test_record(redis_url, postgres_database):
-        Path("used.txt").write_text(redis_url + " " + postgres_database)
+    def test_record(redis_url, postgres_run_database):
+        Path("used.txt").write_text(redis_url + " " + postgres_run_database)
     """
 )
 
