@@ -12,15 +12,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # "X as X": re-exported for type checkers, which cannot read the __all__ below
     from platform_sessions.domain.errors import (
-        PlatformSessionsError,
-        SessionExpired,
-        SessionNotFound,
-        StoreUnavailable,
+        PlatformSessionsError as PlatformSessionsError,
+        SessionExpired as SessionExpired,
+        SessionNotFound as SessionNotFound,
+        StoreUnavailable as StoreUnavailable,
     )
-    from platform_sessions.entrypoints.bootstrap import bootstrap
-    from platform_sessions.entrypoints.facade import PlatformSessions
+    from platform_sessions.entrypoints.bootstrap import bootstrap as bootstrap
+    from platform_sessions.entrypoints.facade import PlatformSessions as PlatformSessions
 
     __version__: str
 

@@ -1,4 +1,5 @@
-"""The architecture and code rules, checked by every test run: import contracts, ruff, mypy."""
+"""The architecture and code rules, checked by every test run: import contracts, ruff, mypy (the
+whole package strict, tests, benchmarks and examples checked; see pyproject)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_ruff_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_passes_strict_on_the_core() -> None:
+def test_mypy_passes_strict_on_the_package_and_checks_tests_benchmarks_examples() -> None:
     result = _run(_tool("mypy"))
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from platform_sessions.adapters.memory import InMemoryUserSessionRepository, ManualClock
 from platform_sessions.domain.errors import PlatformSessionsError
@@ -14,6 +15,7 @@ from platform_sessions.domain.ports import UserSessionRepository
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, UserSession, new_csrf_token
 from platform_sessions.domain.session_data import SessionDataChanges
+from platform_sessions.domain.token import SessionToken
 from tests.builders import ROUTING_KEY, a_session, an_anonymous_session
 
 USERS = ("alice", "bob")
@@ -22,7 +24,7 @@ DATA_KEYS = ("cart", "flash", "theme")
 DATA_LIMIT = 60  # small, so that some writes are refused as too large
 
 
-def _outcome(call: Callable[[], object]) -> object:
+def _outcome(call: Callable[[], object]) -> tuple[str, object]:
     try:
         return ("ok", call())
     except PlatformSessionsError as error:
@@ -42,7 +44,7 @@ def _data_changes(rng: random.Random) -> SessionDataChanges:
     return SessionDataChanges({key: "x" * rng.randint(0, 30) for key in keys if key not in deleted}, deleted)
 
 
-Call = Callable[[UserSessionRepository], object]
+Call = Callable[..., object]  # each takes the repository (and binds its own arguments)
 
 
 def _operation_on(read: UserSession, choice: float, rng: random.Random, now: datetime) -> tuple[str, Call]:
@@ -53,7 +55,13 @@ def _operation_on(read: UserSession, choice: float, rng: random.Random, now: dat
     if choice < 0.6:
         return "touch", (lambda r, s=read, t=now: r.touch(s, t))
     if choice < 0.7:
-        digest, csrf = issue_token(ROUTING_KEY, read.user_id).digest, new_csrf_token()
+        # A rotation keeps the routing tag, a visitor's (random) as a user's.
+        token = (
+            issue_token(ROUTING_KEY, read.user_id)
+            if read.user_id
+            else SessionToken.issue(read.token_digest.routing_tag)
+        )
+        digest, csrf = token.digest, new_csrf_token()
         return "rotate", (lambda r, s=read, d=digest, c=csrf: r.rotate(s, d, c))
     if choice < 0.85:
         return _deletion_of(read, choice, rng)
@@ -90,6 +98,7 @@ def run_random_operations(
         clock.advance(timedelta(seconds=rng.choice((1, 2, 30, 61))))
         now = clock.now()
         choice = rng.random()
+        calls: Call
         if choice < 0.2 or not known:
             if with_data and rng.random() < 0.3:
                 session = an_anonymous_session(now=now, policy=policy, data={"cart": [step]})
@@ -111,8 +120,8 @@ def run_random_operations(
                 )
             else:
                 name, calls = _operation_on(read, choice, rng, now)
-        expected = _outcome(lambda op=calls: op(fake))
-        actual = _outcome(lambda op=calls: op(adapter))
+        expected = _outcome(partial(calls, fake))
+        actual = _outcome(partial(calls, adapter))
         assert (expected[0], _normalised(expected[1])) == (actual[0], _normalised(actual[1])), (
             f"step {step}: {name} answered {actual!r}, the fake {expected!r}"
         )

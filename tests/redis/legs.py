@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import fakeredis
 import pytest
@@ -52,21 +53,22 @@ def client_on_leg(request: pytest.FixtureRequest, leg: str) -> Iterator[RedisCli
 
 def everything_stored(client: RedisClient) -> Iterator[tuple[bytes, bytes]]:
     """Every key with a dump of its value (all members, fields and values), on every node."""
+    replies: Any = client  # bytes, decode_responses being off; redis-py types them bytes | str
     for raw_key in client.scan_iter(count=1000):
         key = raw_key if isinstance(raw_key, bytes) else str(raw_key).encode()
         kind = client.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
         if kind == "hash":
-            items = client.hgetall(key).items()
+            items = replies.hgetall(key).items()
             value = b"\n".join(b"%s\n%s" % (field, content) for field, content in items)
         elif kind == "zset":
-            value = b"\n".join(member for member, _ in client.zrange(key, 0, -1, withscores=True))
+            value = b"\n".join(member for member, _ in replies.zrange(key, 0, -1, withscores=True))
         elif kind == "string":
-            value = client.get(key) or b""
+            value = replies.get(key) or b""
         elif kind == "set":
-            value = b"\n".join(client.smembers(key))
+            value = b"\n".join(replies.smembers(key))
         elif kind == "list":
-            value = b"\n".join(client.lrange(key, 0, -1))
+            value = b"\n".join(replies.lrange(key, 0, -1))
         else:
             value = b""
         yield key, value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, event, inspect, update
@@ -37,7 +38,7 @@ def prefix(sql_url: str) -> Iterator[str]:
         engine.dispose()
 
 
-def boot(url: str, prefix: str, clock: ManualClock, **options: object) -> PlatformSessions:
+def boot(url: str, prefix: str, clock: ManualClock, **options: Any) -> PlatformSessions:
     return bootstrap(
         database_url=url, table_prefix=prefix, migrate=True, clock=clock, routing_key=ROUTING_KEY, **options
     )

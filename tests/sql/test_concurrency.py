@@ -56,7 +56,7 @@ def test_concurrent_logins_of_one_user_never_exceed_the_limit(repository, clock,
     for round_ in range(3):
         user = f"busy{round_}"
         created = [a_session(user_id=user, now=clock.now(), policy=policy) for _ in range(logins)]
-        outcomes = run_at_once(logins, lambda i, c=created: repository.create(c[i], max_sessions=limit))
+        outcomes = run_at_once(logins, lambda i, c=created: repository.create(c[i], max_sessions=limit))  # type: ignore[misc]
         assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
         evicted = [s.session_id for batch in outcomes for s in batch]
         live = {s.session_id for s in repository.list_for_user(user, clock.now())}

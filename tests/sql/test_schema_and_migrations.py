@@ -81,7 +81,7 @@ def test_every_object_is_named_with_the_prefix(sql_database: SqlDatabase):
         f"{prefix}alembic_version",
     }
     for table in names - {f"{prefix}alembic_version"}:
-        assert all(prefix in index["name"] for index in inspector.get_indexes(table))
+        assert all(prefix in (index["name"] or "") for index in inspector.get_indexes(table))
         assert all(prefix in (uq["name"] or "") for uq in inspector.get_unique_constraints(table))
 
 

@@ -34,7 +34,7 @@ def test_it_opens_after_the_threshold_of_consecutive_failures():
 
 
 def test_one_probe_after_the_open_period_and_success_closes_it():
-    time, transitions = FakeTime(), []
+    time, transitions = FakeTime(), []  # type: ignore[var-annotated]
     breaker = a_breaker(time, transitions)
     for _ in range(3):
         breaker.record_failure()

@@ -15,10 +15,9 @@ from platform_sessions.adapters.redis.session_codec import encode_session
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import UserSession, new_csrf_token
 from platform_sessions.domain.token import TokenDigest
-from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
 from tests.builders import ROUTING_KEY, a_session
-from tests.two_tier.wiring import LEGS, leg_storage, two_tier_storage
+from tests.two_tier.wiring import LEGS, leg_storage, two_tier_sessions
 
 
 @pytest.fixture(params=[LEGS[0], LEGS[1]])
@@ -55,7 +54,7 @@ def _assert_dead_everywhere(
         assert storage.user_sessions().get(digest) is None
         assert storage.session_contexts().load(digest, now=clock.now()) is None
     assert _row_of(storage, session) is None
-    assert storage.user_sessions().list_for_user(session.user_id, clock.now()) == []
+    assert storage.user_sessions().list_for_user(session.logged_in_user_id, clock.now()) == []
 
 
 def _nothing_comes_back(
@@ -98,15 +97,12 @@ def test_already_active_is_decided_on_the_database_when_redis_trails_it(tmp_path
     """Redis missed a switch's mirror write (the breaker stayed closed): it still shows the
     platform the session left. A switch back with a copy as stale as Redis's must not take
     Redis's word for "already active"."""
-    container = Container(policy=policy, routing_key=ROUTING_KEY)
-    with two_tier_storage(
+    with two_tier_sessions(
         RedisEndpoint.in_process(),
         f"sqlite:///{tmp_path / 'stale.db'}",
         policy=policy,
         clock=clock,
-        container=container,
-    ) as storage:
-        sessions = container.facade()
+    ) as (sessions, storage):
         for name in ("Mastodon", "Pixelfed"):
             sessions.connect_platform(
                 "alice",
@@ -118,12 +114,13 @@ def test_already_active_is_decided_on_the_database_when_redis_trails_it(tmp_path
         started = sessions.start_session("alice")
         stale = sessions.resolve(str(started.token))
         home = stale.platform_id
+        assert home is not None
         other = next(p.id for p in sessions.list_platforms("alice") if p.id != home)
         away = sessions.switch_platform(stale, other)
         # The mirror write of that switch is lost: Redis keeps the session as it was.
         key, label = storage.keys().session(stale.session.token_digest), storage.keys().label_for("alice")
         storage.client().delete(key)
-        storage.client().hset(key, mapping=encode_session(stale.session, label))
+        storage.client().hset(key, mapping=encode_session(stale.session, label))  # type: ignore[arg-type]
         assert storage.user_sessions().get(stale.session.token_digest) == stale.session
 
         back = sessions.switch_platform(stale, home)

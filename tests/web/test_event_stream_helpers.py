@@ -17,6 +17,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def storage(redis_server_factory, tmp_path: Path) -> dict[str, str]:  # type: ig
 
 
 @pytest.fixture
-def platforms(storage: dict[str, str]) -> dict[str, str]:
+def platforms(storage: dict[str, Any]) -> dict[str, str]:
     with bootstrap(**storage, routing_key=ROUTING_KEY) as sessions:
         return {
             name: sessions.connect_platform(
