@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks import counting
 from benchmarks.concurrency import measure_concurrency
+from benchmarks.imports import measure_imports
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.operation_table import measure_operations
 from benchmarks.peers import measure_peers
@@ -24,7 +25,7 @@ from benchmarks.throughput import measure_throughput
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SECTIONS = ("operations", "scale", "purge", "concurrency", "peers", "throughput")
+SECTIONS = ("operations", "scale", "purge", "concurrency", "peers", "throughput", "imports")
 RESULTS = Path(__file__).with_name("results.md")
 
 
@@ -98,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         finally:
             delete_run_keys(args.redis_url, servers.key_prefix)
+    if "imports" in sections:
+        _say("start-up: import and --help in fresh processes")
+        report.notes.append(measure_imports(runs=3 if args.quick else 9).note())
     report.notes.append(f"Load average (1, 5, 15 min) at the end: {load_average()}.")
     markdown = report.markdown()
     print(markdown)

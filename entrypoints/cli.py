@@ -16,25 +16,18 @@ the traceback of an unexpected one.
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from platform_sessions.adapters.memory import InMemoryEventPublisher
 from platform_sessions.domain.errors import InvalidSetting, PlatformSessionsError
-from platform_sessions.entrypoints.bootstrap import bootstrap
 from platform_sessions.entrypoints.cli_progress import ProgressBar, elapsed_since
-from platform_sessions.entrypoints.demo_walkthrough import describe_event, run_walkthrough
-from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.settings import (
     DATABASE_URL_ENV,
     DEFAULT_DATABASE_FILE,
@@ -50,13 +43,16 @@ from platform_sessions.entrypoints.settings import (
     routing_key_text,
 )
 
+if TYPE_CHECKING:
+    from platform_sessions.entrypoints.facade import PlatformSessions
+
+# The storages (bootstrap: dependency-injector, whose wiring imports FastAPI when installed;
+# SQLAlchemy, Alembic, redis-py) are imported by the commands that open one, never at import:
+# `--help`, a usage error and `walkthrough` stay fast.
+
 PROGRAM = "platform-sessions"
 DEBUG_ENV = "PLATFORM_SESSIONS_DEBUG"
 DEFAULT_DEMO_PORT = 8000
-
-# Where `db upgrade` finds upgrade_database: the entry points if they re-export it, else the
-# SQL adapters that define it.
-_UPGRADE_DATABASE_HOMES = ("platform_sessions.entrypoints", "platform_sessions.adapters.sqlalchemy")
 
 masked = redacted_url  # ``url`` without its password, for printing
 
@@ -148,6 +144,8 @@ def open_sessions(settings: Settings, *, operator: bool = True) -> PlatformSessi
     """``bootstrap(settings=...)``; an operator command (``operator``) first says on stderr which
     store it acts on, acts on an existing store only, and never migrates it. (The demo names
     its store on its own first lines.)"""
+    from platform_sessions.entrypoints.bootstrap import bootstrap
+
     if not operator:
         return bootstrap(settings=settings)
     plan = existing_store(settings)
@@ -187,6 +185,10 @@ def _demo_workers(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _walkthrough(_: argparse.Namespace, __: Settings) -> int:
+    from platform_sessions.adapters.memory import InMemoryEventPublisher
+    from platform_sessions.entrypoints.bootstrap import bootstrap
+    from platform_sessions.entrypoints.demo_walkthrough import describe_event, run_walkthrough
+
     # Always in memory: the walkthrough invents users, which a real store should not get.
     publisher = InMemoryEventPublisher()
     publisher.subscribe(lambda event: print(f"      event: {describe_event(event)}"))
@@ -226,11 +228,10 @@ def _db_upgrade(_: argparse.Namespace, settings: Settings) -> int:
         database = plan_storage(settings).database_url  # the application's default file, here
     if database is None:
         raise CliError(f"db upgrade needs --database-url or {DATABASE_URL_ENV}")
-    upgrade = _find_function("upgrade_database", _UPGRADE_DATABASE_HOMES)
-    if upgrade is None:
-        raise CliError("db upgrade needs the SQL storage, which this version of platform-sessions lacks")
+    from platform_sessions.adapters.sqlalchemy import upgrade_database
+
     started = time.perf_counter()
-    upgrade(database, table_prefix=settings.table_prefix)
+    upgrade_database(database, table_prefix=settings.table_prefix)
     print(f"database at {masked(database)} is at the current schema ({elapsed_since(started)})")
     return 0
 
@@ -272,7 +273,7 @@ def _purge_expired(arguments: argparse.Namespace, settings: Settings) -> int:
         progress = ProgressBar("purging expired sessions", sys.stderr)
         started = time.perf_counter()
         try:
-            purged = _with_progress(sessions.purge_expired, progress, batch_size=arguments.batch_size)
+            purged = progress.spinning_while(lambda: sessions.purge_expired(batch_size=arguments.batch_size))
         finally:
             progress.close()
     print(
@@ -287,63 +288,21 @@ def _rewarm(_: argparse.Namespace, settings: Settings) -> int:
         progress = ProgressBar("loading live sessions into Redis", sys.stderr)
         started = time.perf_counter()
         try:
-            result = _with_progress(sessions.rewarm, progress)
+            loaded = sessions.rewarm(progress=progress.update)
         finally:
             progress.close()
-    print(f"rewarm done in {elapsed_since(started)}: {_one_line(result)}")
+    print(f"rewarm done in {elapsed_since(started)}: {loaded}")
     return 0
 
 
 def _health(_: argparse.Namespace, settings: Settings) -> int:
     with open_sessions(settings) as sessions:
         report = sessions.health()
-    fields = _fields(report)
-    if fields is None:
-        print(report)
-        return 0
-    problems = fields.pop("problems", ()) or ()
-    for key, value in fields.items():
+    for key, value in attrs.asdict(report, filter=lambda field, _: field.name != "problems").items():
         print(f"{key}: {value}")
-    for problem in problems:
+    for problem in report.problems:
         print(f"problem: {problem}")
-    healthy = fields.get("healthy", fields.get("ok", True))
-    return 0 if healthy is not False else 1
-
-
-def _with_progress(operation: Callable[..., Any], progress: ProgressBar, **arguments: Any) -> Any:
-    """Run ``operation``, passing ``progress=`` if it reports progress, else with a spinner."""
-    if "progress" in inspect.signature(operation).parameters:
-        return operation(progress=progress.update, **arguments)
-    return progress.spinning_while(lambda: operation(**arguments))
-
-
-def _fields(value: object) -> dict[str, Any] | None:
-    if attrs.has(type(value)):
-        return attrs.asdict(value)  # type: ignore[arg-type]
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return None
-
-
-def _one_line(value: object) -> str:
-    fields = _fields(value)
-    if fields is None:
-        return str(value)
-    return ", ".join(f"{key}={item}" for key, item in fields.items())
-
-
-def _find_function(name: str, homes: Sequence[str]) -> Callable[..., Any] | None:
-    for home in homes:
-        try:
-            module = importlib.import_module(home)
-        except ImportError:
-            continue
-        function = getattr(module, name, None)
-        if callable(function):
-            return function  # type: ignore[no-any-return]
-    return None
+    return 0 if report.healthy else 1
 
 
 # --- parsing ------------------------------------------------------------------------------

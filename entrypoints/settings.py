@@ -16,9 +16,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from attrs import evolve, field, frozen
 
-from platform_sessions.adapters.sqlalchemy.tables import DEFAULT_TABLE_PREFIX, checked_table_prefix
 from platform_sessions.domain.errors import InvalidInput, InvalidSetting
 from platform_sessions.domain.routing import RoutingKey
+
+# The SQL adapters' default (adapters/sqlalchemy/tables.py), not imported from there: that
+# imports SQLAlchemy and Alembic, and reading settings (every CLI command, `--help`) must not.
+# tests/test_imports.py checks that the two agree.
+DEFAULT_TABLE_PREFIX = "ps_"
 
 REDIS_URL_ENV = "PLATFORM_SESSIONS_REDIS_URL"
 REDIS_CLUSTER_NODES_ENV = "PLATFORM_SESSIONS_REDIS_CLUSTER_NODES"
@@ -199,6 +203,8 @@ def checked_database_url(url: str | None, setting: str) -> str | None:
 
 
 def checked_prefix(prefix: str, setting: str) -> str:
+    from platform_sessions.adapters.sqlalchemy.tables import checked_table_prefix
+
     try:
         return checked_table_prefix(prefix)
     except InvalidInput as error:

@@ -143,7 +143,14 @@ def open_redis_client(endpoint: RedisEndpoint, options: RedisOptions) -> RedisCl
     does not decode as a corrupt payload, instead of redis-py raising mid-reply.
     """
     if endpoint.embedded:
-        import fakeredis  # only the embedded storage needs it
+        try:
+            import fakeredis  # only the embedded storage needs it
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                "the in-process Redis (storage 'fakeredis', or 'two-tier' without a Redis server) "
+                "needs fakeredis: pip install 'platform-sessions[fakeredis]'",
+                name=error.name,
+            ) from error
 
         return fakeredis.FakeRedis(server=fakeredis.FakeServer())
     if endpoint.cluster_nodes is not None:

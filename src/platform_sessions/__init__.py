@@ -10,7 +10,6 @@ platform_sessions`` costs nothing: the storages, SQLAlchemy and redis-py load wh
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # "X as X": re-exported for type checkers, which cannot read the __all__ below
@@ -23,10 +22,7 @@ if TYPE_CHECKING:  # "X as X": re-exported for type checkers, which cannot read 
     from platform_sessions.entrypoints.bootstrap import bootstrap as bootstrap
     from platform_sessions.entrypoints.facade import PlatformSessions as PlatformSessions
 
-try:
-    __version__ = version("platform-sessions")
-except PackageNotFoundError:  # run from a checkout that was never installed
-    __version__ = "0+unknown"
+    __version__: str
 
 # name -> module that defines it
 _EXPORTS = {
@@ -41,7 +37,21 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 
+def _installed_version() -> str:
+    # importlib.metadata costs a third of this package's import time: read on first use only.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("platform-sessions")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _installed_version()
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'platform_sessions' has no attribute {name!r}")

@@ -1,30 +1,39 @@
-"""A throwaway schema in the shared PostgreSQL test database, and URLs that select it."""
+"""A database of the test run's own on the PostgreSQL server, a schema in it, and URLs that select it."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from tests.support.settings import LOOPBACK, POSTGRES_DATABASE, POSTGRES_USER
+from tests.support.settings import (
+    LOOPBACK,
+    POSTGRES_MAINTENANCE_DATABASE,
+    POSTGRES_USER,
+    postgres_database,
+)
 
 CONNECT_TIMEOUT_S = 3
 # Dropping waits for locks held by connections a test forgot to close; bound that wait.
 DROP_LOCK_TIMEOUT = "10s"
 SCHEMA_PREFIX = "ps_test_"
+DATABASE_PREFIX = "ps_test_run_"
 
 
 @dataclass(frozen=True)
 class PostgresServer:
-    """The shared test database; always on loopback, only the port may vary."""
+    """A database on the test server; always on loopback, only the port may vary.
+
+    The database is the run's own (made by the postgres fixtures) unless one is named.
+    """
 
     port: int
     host: str = LOOPBACK
     user: str = POSTGRES_USER
-    database: str = POSTGRES_DATABASE
+    database: str = field(default_factory=postgres_database)
 
     @property
     def address(self) -> str:
@@ -69,17 +78,34 @@ def unreachable_reason(server: PostgresServer) -> str | None:
     return None
 
 
+def maintenance_server(port: int) -> PostgresServer:
+    """The server's maintenance database, from where a run creates and drops its own."""
+    return PostgresServer(port=port, database=POSTGRES_MAINTENANCE_DATABASE)
+
+
 def new_schema_name() -> str:
     # Random, so that concurrent runs (two developers' terminals, CI retries) never collide.
     return f"{SCHEMA_PREFIX}{secrets.token_hex(6)}"
 
 
+def new_database_name() -> str:
+    return f"{DATABASE_PREFIX}{secrets.token_hex(6)}"
+
+
+def create_database(server: PostgresServer, database: str) -> None:
+    with server.connect() as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def drop_database(server: PostgresServer, database: str) -> None:
+    """Drop it even while a test's forgotten pool still holds connections (FORCE ends them)."""
+    with server.connect() as connection:
+        connection.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(DROP_LOCK_TIMEOUT)))
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
+
+
 def create_schema(server: PostgresServer, schema: str) -> None:
     with server.connect() as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-
-
-def drop_schema(server: PostgresServer, schema: str) -> None:
-    with server.connect() as connection:
-        connection.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(DROP_LOCK_TIMEOUT)))
-        connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

@@ -7,9 +7,13 @@ Load it from ``tests/conftest.py``::
 A fixture whose server is absent calls `unavailable`: the test is skipped, or fails when
 PLATFORM_SESSIONS_REQUIRE_SERVICES=1 (as in CI). Everything runs on 127.0.0.1 only.
 
-Shared servers (started outside the tests):
-  redis_url / clean_redis_url        Redis at 127.0.0.1:6379, database 9 by default
-  postgres_url / postgres_schema     PostgreSQL at 127.0.0.1:5432, database "test", own schema
+The suite owns the data it touches:
+  redis_url / clean_redis_url        a private redis-server for the whole run (needs
+                                     `redis-server` on PATH); only when PLATFORM_SESSIONS_TEST_REDIS_DB
+                                     or _PORT is set, that database of the Redis already running
+                                     at 127.0.0.1 (default port 6379), which is then emptied
+  postgres_url / postgres_schema     PostgreSQL at 127.0.0.1:5432 (user postgres): a database
+                                     created for the run and dropped after it, a schema in it
 Private servers (started by the fixtures, needing `redis-server` on PATH):
   redis_server_factory               throwaway servers to kill, freeze and restart
   redis_cluster_nodes / clean_...    a 3-master Redis Cluster for the whole session
@@ -26,8 +30,11 @@ from tests.support import settings
 from tests.support.policy import REQUIRE_SERVICES_ENV, services_required, unavailable
 from tests.support.postgres import (
     PostgresServer,
+    create_database,
     create_schema,
-    drop_schema,
+    drop_database,
+    maintenance_server,
+    new_database_name,
     new_schema_name,
     unreachable_reason,
 )
@@ -47,6 +54,7 @@ __all__ = [
     "RedisServerFactory",
     "clean_redis_cluster_nodes",
     "clean_redis_url",
+    "postgres_run_database",
     "postgres_schema",
     "postgres_url",
     "redis_cluster_nodes",
@@ -62,19 +70,37 @@ REDIS_START_HINT = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --
 POSTGRES_START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
-# --- shared Redis -------------------------------------------------------------------------
+# --- the run's Redis ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """URL of the shared Redis, on its own database number; checked with PING."""
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the Redis the run's Redis tests share: a private server, or the one the environment names.
+
+    A private redis-server (free loopback port, nothing on disk) runs for the whole session, so
+    the suite never empties a database it did not create. Only when PLATFORM_SESSIONS_TEST_REDIS_DB
+    or _PORT is set does it use that database of a server already running (checked with PING).
+    """
+    if not settings.shared_redis_requested():
+        executable = find_redis_server()
+        if executable is None:
+            unavailable(
+                f"{REDIS_SERVER_EXECUTABLE} is not on PATH (install the redis-server package), and "
+                f"{settings.REDIS_DB_ENV} is not set to name a database of a running Redis instead"
+            )
+        factory = RedisServerFactory(executable, lambda: tmp_path_factory.mktemp("redis-server"))
+        try:
+            yield factory().url
+        finally:
+            factory.stop_all()
+        return
     host, port, db = settings.LOOPBACK, settings.redis_port(), settings.redis_db()
     error = ping_error(host, port, db)
     if error is not None:
         unavailable(
             f"Redis is not reachable at {host}:{port} db {db} ({error}); start it with: {REDIS_START_HINT}"
         )
-    return f"redis://{host}:{port}/{db}"
+    yield f"redis://{host}:{port}/{db}"
 
 
 @pytest.fixture
@@ -147,24 +173,38 @@ def _flush_cluster(nodes: list[tuple[str, int]]) -> None:
             client.flushall()
 
 
-# --- shared PostgreSQL --------------------------------------------------------------------
+# --- the run's PostgreSQL database ---------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[str]:
-    """Name of a schema made for this test run in the shared database, dropped (CASCADE) after."""
-    server = PostgresServer(port=settings.postgres_port())
-    error = unreachable_reason(server)
+def postgres_run_database() -> Iterator[str]:
+    """Name of a database created for this run on the PostgreSQL server, dropped after it.
+
+    Published in PLATFORM_SESSIONS_TEST_POSTGRES_DATABASE for the run, so that
+    ``PostgresServer(port=...)`` (here and in worker processes the tests start) selects it.
+    """
+    admin = maintenance_server(settings.postgres_port())
+    error = unreachable_reason(admin)
     if error is not None:
         unavailable(
-            f"PostgreSQL is not reachable at {server.address} ({error}); start it with: {POSTGRES_START_HINT}"
+            f"PostgreSQL is not reachable at {admin.address} ({error}); start it with: {POSTGRES_START_HINT}"
         )
-    schema = new_schema_name()
-    create_schema(server, schema)
+    database = new_database_name()
+    create_database(admin, database)
     try:
-        yield schema
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv(settings.POSTGRES_DATABASE_ENV, database)
+            yield database
     finally:
-        drop_schema(server, schema)
+        drop_database(admin, database)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(postgres_run_database: str) -> str:
+    """Name of a schema made for this run in its own database (which goes with the database)."""
+    schema = new_schema_name()
+    create_schema(PostgresServer(port=settings.postgres_port(), database=postgres_run_database), schema)
+    return schema
 
 
 @pytest.fixture(scope="session")

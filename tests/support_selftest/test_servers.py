@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -17,7 +18,7 @@ from sqlalchemy import create_engine, make_url, text
 from tests.support import settings
 from tests.support.policy import REQUIRE_SERVICES_ENV, unavailable
 from tests.support.ports import free_loopback_port
-from tests.support.postgres import SCHEMA_PREFIX
+from tests.support.postgres import DATABASE_PREFIX, SCHEMA_PREFIX, PostgresServer, maintenance_server
 from tests.support.redis_clients import probe_client
 from tests.support.redis_cluster import cluster_info
 from tests.support.redis_process import (
@@ -64,14 +65,22 @@ def test_unavailable_fails_when_services_are_required(
         unavailable("no server here")
 
 
-# --- shared Redis -------------------------------------------------------------------------
+# --- the run's Redis ----------------------------------------------------------------------
 
 
-def test_redis_url_answers_on_its_own_database(redis_url: str) -> None:
-    assert redis_url == f"redis://127.0.0.1:{settings.redis_port()}/{settings.redis_db()}"
+def test_redis_url_is_a_private_server_unless_the_environment_names_a_database(redis_url: str) -> None:
+    if settings.shared_redis_requested():
+        assert redis_url == f"redis://127.0.0.1:{settings.redis_port()}/{settings.redis_db()}"
+    else:
+        url = urlsplit(redis_url)
+        assert (url.hostname, url.path) == ("127.0.0.1", "/0")
+        assert url.port != settings.DEFAULT_REDIS_PORT
     with redis.Redis.from_url(redis_url, socket_timeout=1) as client:
         assert client.ping()
-        assert client.connection_pool.connection_kwargs["db"] == settings.redis_db()
+        if not settings.shared_redis_requested():
+            # nothing on disk: a restart would come back empty, and nothing is written anywhere
+            assert client.config_get("save")["save"] == ""
+            assert client.config_get("appendonly")["appendonly"] == "no"
 
 
 @pytest.fixture
@@ -253,7 +262,15 @@ def test_clean_redis_cluster_nodes_start_empty(
             assert client.dbsize() == 0
 
 
-# --- shared PostgreSQL --------------------------------------------------------------------
+# --- the run's PostgreSQL database ---------------------------------------------------------
+
+
+def test_postgres_run_database_is_this_runs_own(postgres_run_database: str, postgres_url: str) -> None:
+    assert postgres_run_database.startswith(DATABASE_PREFIX)
+    assert make_url(postgres_url).database == postgres_run_database
+    assert PostgresServer(port=settings.postgres_port()).database == postgres_run_database
+    with PostgresServer(port=settings.postgres_port()).connect() as connection:
+        assert connection.execute("SELECT current_database()").fetchone() == (postgres_run_database,)
 
 
 def test_postgres_schema_is_named_for_this_run(postgres_schema: str) -> None:
@@ -270,7 +287,7 @@ def test_postgres_url_is_psycopg_on_loopback(postgres_url: str) -> None:
         "127.0.0.1",
         settings.postgres_port(),
         "postgres",
-        "test",
+        os.environ[settings.POSTGRES_DATABASE_ENV],
     )
 
 
@@ -358,3 +375,46 @@ def test_fixtures_fail_when_absent_services_are_required(tmp_path: Path) -> None
     assert "4 errors" in result.stdout
     assert "skipped" not in result.stdout
     assert f"{REQUIRE_SERVICES_ENV}=1" in result.stdout
+
+
+# --- what a run leaves behind -------------------------------------------------------------
+
+RECORDING_TESTS = textwrap.dedent(
+    """
+    from pathlib import Path
+    def test_record(redis_url, postgres_run_database):
+        Path("used.txt").write_text(redis_url + " " + postgres_run_database)
+    """
+)
+
+
+def test_a_run_leaves_no_database_and_no_server_behind(tmp_path: Path) -> None:
+    (tmp_path / "test_recording.py").write_text(RECORDING_TESTS)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in (settings.REDIS_DB_ENV, settings.REDIS_PORT_ENV)
+    }
+    env.update(PYTHONPATH=str(REPO_ROOT))
+    command = [
+        sys.executable, "-m", "pytest", "-p", "tests.support.services", "-p", "no:cacheprovider",
+        "--import-mode=importlib", f"--rootdir={tmp_path}", f"--basetemp={tmp_path / 'inner-tmp'}",
+        "-q", "test_recording.py",
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if "1 skipped" in result.stdout:
+        unavailable(f"the child run skipped: {result.stdout[-500:]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    redis_url, database = (tmp_path / "used.txt").read_text().split()
+    port = urlsplit(redis_url).port
+    assert port is not None
+    assert port != settings.DEFAULT_REDIS_PORT
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    with pytest.raises(redis.ConnectionError):  # the private server stopped with the run
+        client.ping()
+    client.close()
+    with maintenance_server(settings.postgres_port()).connect() as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchall()
+    assert found == []

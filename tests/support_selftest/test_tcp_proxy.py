@@ -30,7 +30,7 @@ def _connect(proxy: TcpProxy, schema: str) -> psycopg.Connection[tuple[object, .
         host=proxy.host,
         port=proxy.port,
         user=settings.POSTGRES_USER,
-        dbname=settings.POSTGRES_DATABASE,
+        dbname=settings.postgres_database(),
         connect_timeout=3,
         options=f"-csearch_path={schema}",
     )
