@@ -42,6 +42,8 @@ class ComposedSessionContextQuery(SessionContextQuery):
                 return None
             session = touched
         user_id = session.user_id
+        if user_id is None:
+            return SessionSnapshot(session=session)  # a visitor's session has no platforms
         active = (
             self._directory.get(user_id, session.active_platform_id) if session.active_platform_id else None
         )

@@ -35,7 +35,7 @@ class EndSession:
             deleted = self.sessions.delete(session)
         except CommitOutcomeUnknown as unknown:
             deleted = resolve_unknown_commit(unknown, lambda: self._ended(session))
-        if deleted:
+        if deleted and session.user_id is not None:  # a visitor has no event channel
             self.publisher.publish(
                 SessionEnded(
                     user_id=session.user_id,

@@ -47,11 +47,12 @@ class RotateSession:
                     raise SessionNotFound("the session ended during the rotation") from None
                 current = fresh
                 continue
-            self.publisher.publish(
-                SessionRotated(
-                    user_id=rotated.user_id, occurred_at=self.clock.now(), session_handle=rotated.handle
+            if rotated.user_id is not None:  # events go to a user's channel: a visitor has none
+                self.publisher.publish(
+                    SessionRotated(
+                        user_id=rotated.user_id, occurred_at=self.clock.now(), session_handle=rotated.handle
+                    )
                 )
-            )
             return RotatedSession(token, rotated)
         raise ConcurrentUpdate(f"the session kept changing under {ATTEMPTS} attempts to rotate it")
 

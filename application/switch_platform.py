@@ -33,7 +33,8 @@ class SwitchPlatform:
     """Make ``platform_id`` the session's active platform.
 
     1. Validate the target through the directory: it exists, the session's user owns it, it
-       is active (:class:`PlatformNotFound`, :class:`PlatformInactive`).
+       is active (:class:`PlatformNotFound`, :class:`PlatformInactive`). A visitor's
+       (anonymous) session has no platforms: :class:`NotLoggedIn`, before any I/O.
     2. In one unit of work (a database session): change only the session's active platform
        with a versioned update, re-reading and retrying on a conflict a bounded number of
        times (then :class:`ConcurrentUpdate`), stamp the platform's ``last_used_at``, commit.
@@ -64,7 +65,8 @@ class SwitchPlatform:
 
     def __call__(self, session: UserSession, platform_id: PlatformId) -> SwitchOutcome:
         checked_id(platform_id, "platform_id")
-        require_usable(self.directory.get(session.user_id, platform_id), session.user_id, platform_id)
+        user_id = session.logged_in_user_id  # a visitor's session has no platforms
+        require_usable(self.directory.get(user_id, platform_id), user_id, platform_id)
 
         try:
             update, now = self._switch_once(session, platform_id)
@@ -78,7 +80,7 @@ class SwitchPlatform:
         switched = update.session
         self.publisher.publish(
             PlatformSwitched(
-                user_id=switched.user_id,
+                user_id=user_id,
                 occurred_at=now,
                 session_handle=switched.handle,
                 from_platform_id=update.decided_on.active_platform_id,  # as it was, not as read

@@ -79,7 +79,7 @@ def measure_scale(servers: Servers, sizes: list[int], *, rounds: int, warmup: in
             load_seconds = time.perf_counter() - started
             if not value_size:
                 probe = facade.resolve(loader.sample[0]).session
-                value_size = stored_session_size(probe, keys.label_for(probe.user_id))
+                value_size = stored_session_size(probe, keys.label_for(probe.logged_in_user_id))
             for token in loader.sample:  # steady state: every sampled user's platform cache filled
                 facade.resolve(token)
             baseline = Baseline(server.url, servers.key_prefix, value_size)

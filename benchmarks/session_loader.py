@@ -78,7 +78,7 @@ class SessionLoader:
 def _create_call(session: UserSession, keys: RedisKeys, policy: SessionPolicy) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of ``create_session`` for a user below the limit (as the repository sends)."""
     digest, now = session.token_digest, session.last_seen_at
-    label = keys.label_for(session.user_id)
+    label = keys.label_for(session.logged_in_user_id)
     args: list[Any] = [
         to_micros(now),
         duration_micros(policy.idle_timeout),

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from platform_sessions.domain.errors import InvalidAttributes
+from platform_sessions.domain.errors import InvalidAttributes, InvalidInput
 
 MAX_ATTRIBUTES_BYTES = 4096
 MAX_DEPTH = 8
@@ -19,26 +19,30 @@ MAX_DEPTH = 8
 JsonValue = Any  # a value of the JSON data model: None, bool, int, float, str, list, dict
 
 
-def _check_json_safe(value: object, path: str, depth: int) -> None:
+def check_json_safe(
+    value: object, path: str, *, error: type[InvalidInput] = InvalidAttributes, depth: int = 0
+) -> None:
+    """Raise ``error`` unless ``value`` is of the JSON data model (finite numbers, string keys,
+    at most :data:`MAX_DEPTH` levels deep: hostile nesting costs bounded work)."""
     if depth > MAX_DEPTH:
-        raise InvalidAttributes(f"{path} is nested deeper than {MAX_DEPTH} levels")
+        raise error(f"{path} is nested deeper than {MAX_DEPTH} levels")
     if value is None or isinstance(value, (bool, int, str)):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidAttributes(f"{path} is not a finite number")
+            raise error(f"{path} is not a finite number")
         return
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            _check_json_safe(item, f"{path}[{index}]", depth + 1)
+            check_json_safe(item, f"{path}[{index}]", error=error, depth=depth + 1)
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidAttributes(f"{path} has a key that is not a string")
-            _check_json_safe(item, f"{path}.{key}", depth + 1)
+                raise error(f"{path} has a key that is not a string")
+            check_json_safe(item, f"{path}.{key}", error=error, depth=depth + 1)
         return
-    raise InvalidAttributes(f"{path} is a {type(value).__name__}, which JSON cannot hold")
+    raise error(f"{path} is a {type(value).__name__}, which JSON cannot hold")
 
 
 def _plain(value: object) -> object:
@@ -60,7 +64,7 @@ def checked_attributes(value: object) -> dict[str, JsonValue]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidAttributes("attributes must be a mapping of strings to JSON values")
-    _check_json_safe(value, "attributes", 0)
+    check_json_safe(value, "attributes")
     encoded = encode_attributes(value)
     if len(encoded.encode("utf-8")) > MAX_ATTRIBUTES_BYTES:
         raise InvalidAttributes(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes once encoded")
@@ -71,6 +75,12 @@ def checked_attributes(value: object) -> dict[str, JsonValue]:
 
 def encode_attributes(value: Mapping[str, JsonValue]) -> str:
     """The canonical JSON text of an attributes map, as every store keeps it."""
+    return canonical_json(value)
+
+
+def canonical_json(value: JsonValue) -> str:
+    """The one JSON text of a JSON-safe value: sorted keys, no spaces, UTF-8 as is (so equal
+    values are stored as equal text and sizes are measured the same way everywhere)."""
     return json.dumps(
         _plain(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False
     )

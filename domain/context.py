@@ -43,9 +43,24 @@ class SessionContext:
     is_override: bool = False
 
     @property
-    def user_id(self) -> UserId:
-        """The logged-in user."""
+    def user_id(self) -> UserId | None:
+        """The logged-in user; ``None`` for an anonymous (visitor) session."""
         return self.session.user_id
+
+    @property
+    def logged_in_user_id(self) -> UserId:
+        """The logged-in user; raises :class:`NotLoggedIn` for an anonymous session."""
+        return self.session.logged_in_user_id
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Whether no user is logged in on this session."""
+        return self.session.is_anonymous
+
+    @property
+    def data(self) -> Mapping[str, JsonValue]:
+        """The session's mutable data (what ``flask.session`` shows)."""
+        return self.session.data
 
     @property
     def handle(self) -> str:

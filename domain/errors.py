@@ -25,8 +25,26 @@ class InvalidAttributes(InvalidInput):
     """Session attributes are not JSON-safe or exceed the size cap."""
 
 
+class InvalidSessionData(InvalidInput):
+    """A change of a session's data is malformed: a key that is empty, too long or not a
+    string, a value that JSON cannot hold, or a key both set and deleted."""
+
+
+class SessionDataTooLarge(InvalidSessionData):
+    """A value, or the session's whole data once merged, exceeds the policy's size limit;
+    nothing was written."""
+
+
 class SessionNotFound(PlatformSessionsError):
     """No live session answers to this token: it never existed, was ended, or was rotated."""
+
+
+class NotLoggedIn(SessionNotFound):
+    """The session is anonymous (a visitor's): no user is logged in on it.
+
+    A :class:`SessionNotFound`, because to anything that needs a user (a sessions page, a
+    platform switch) an anonymous session is no login.
+    """
 
 
 class ExpiryReason(enum.Enum):

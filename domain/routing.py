@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 
 from attrs import field, frozen
 
@@ -63,6 +64,24 @@ class RoutingKey:
         return "RoutingKey(…)"
 
 
-def issue_token(routing_key: RoutingKey, user_id: UserId) -> SessionToken:
-    """A fresh session token for ``user_id``, tagged so its owner's keys can be found."""
+def issue_token(routing_key: RoutingKey, user_id: UserId | None) -> SessionToken:
+    """A fresh session token for ``user_id``, tagged so its owner's keys can be found; for
+    ``None`` (an anonymous session), one under a random tag (:func:`issue_anonymous_token`)."""
+    if user_id is None:
+        return issue_anonymous_token()
     return SessionToken.issue(routing_key.tag_for(user_id))
+
+
+def random_routing_tag() -> RoutingTag:
+    """A routing tag derived from no user (40 random bits): where an anonymous session lives.
+
+    It belongs to no user's slot, so a sharded store places visitors' sessions anywhere; a
+    collision with some user's tag only puts two unrelated keys in one slot, which is harmless.
+    """
+    encoded = base64.b32encode(secrets.token_bytes(5)).decode("ascii").lower()
+    return RoutingTag(encoded[:ROUTING_TAG_LENGTH])
+
+
+def issue_anonymous_token() -> SessionToken:
+    """A fresh session token for a visitor, under a random routing tag."""
+    return SessionToken.issue(random_routing_tag())

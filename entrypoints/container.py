@@ -22,9 +22,11 @@ from platform_sessions.application.remove_platform import RemovePlatform
 from platform_sessions.application.resolve_session import ResolveSession
 from platform_sessions.application.rotate_session import RotateSession
 from platform_sessions.application.set_default_platform import SetDefaultPlatform
+from platform_sessions.application.start_anonymous_session import StartAnonymousSession
 from platform_sessions.application.start_session import StartSession
 from platform_sessions.application.switch_platform import SwitchPlatform
 from platform_sessions.application.update_platform import UpdatePlatform
+from platform_sessions.application.write_session_data import WriteSessionData
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock, EventPublisher
 from platform_sessions.domain.routing import RoutingKey
@@ -104,4 +106,8 @@ class Container(containers.DeclarativeContainer):
         events=event_publisher,
         clock=clock,
         policy=policy,
+        start_anonymous=providers.Singleton(
+            StartAnonymousSession, sessions=sessions, clock=clock, policy=policy
+        ),
+        write_data=providers.Singleton(WriteSessionData, sessions=sessions, policy=policy),
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 
 from platform_sessions.adapters.two_tier.health import StorageHealth
 from platform_sessions.application.connect_platform import ConnectPlatform
@@ -17,9 +18,11 @@ from platform_sessions.application.resolve_session import ResolveSession
 from platform_sessions.application.results import RotatedSession, StartedSession, SwitchOutcome
 from platform_sessions.application.rotate_session import RotateSession
 from platform_sessions.application.set_default_platform import SetDefaultPlatform
+from platform_sessions.application.start_anonymous_session import StartAnonymousSession
 from platform_sessions.application.start_session import StartSession
 from platform_sessions.application.switch_platform import SwitchPlatform
 from platform_sessions.application.update_platform import UpdatePlatform
+from platform_sessions.application.write_session_data import WriteSessionData
 from platform_sessions.domain.attributes import JsonValue
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.context import SessionContext, SessionSummary
@@ -29,6 +32,7 @@ from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock, EventPublisher, PlatformDirectory
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +73,11 @@ class PlatformSessions:
         events: EventPublisher,
         clock: Clock,
         policy: SessionPolicy,
+        start_anonymous: StartAnonymousSession,
+        write_data: WriteSessionData,
     ) -> None:
+        self._start_anonymous = start_anonymous
+        self._write_data = write_data
         self._start = start
         self._resolve = resolve
         self._switch = switch
@@ -143,14 +151,45 @@ class PlatformSessions:
         user_agent: str = "",
         ip_address: str = "",
         attributes: Mapping[str, JsonValue] | None = None,
+        lifetime: timedelta | None = None,
+        persistent_cookie: bool = True,
+        carry_from: SessionRef | None = None,
     ) -> StartedSession:
-        """Log in an authenticated user; the returned token goes into the cookie."""
+        """Log in an authenticated user; the returned token goes into the cookie.
+
+        ``lifetime``: this login's absolute lifetime ("remember me", at most the policy's).
+        ``persistent_cookie=False``: a browser-session cookie. ``carry_from``: the visitor's
+        anonymous session, whose data the login keeps under the new token (the old one dies).
+        """
         return self._start(
             user_id,
             platform_id=platform_id,
             client=ClientInfo(user_agent=user_agent, ip_address=ip_address),
             attributes=attributes,
+            lifetime=lifetime,
+            persistent_cookie=persistent_cookie,
+            carry_from=self._session(carry_from) if carry_from is not None else None,
         )
+
+    def start_anonymous_session(
+        self, data: Mapping[str, JsonValue], *, user_agent: str = "", ip_address: str = ""
+    ) -> StartedSession:
+        """A visitor's session holding ``data`` (its first write); the token goes into the cookie."""
+        return self._start_anonymous(data, client=ClientInfo(user_agent=user_agent, ip_address=ip_address))
+
+    def write_session_data(
+        self,
+        current: SessionRef,
+        *,
+        set: Mapping[str, JsonValue] | None = None,
+        delete: Iterable[str] = (),
+        expected_version: int | None = None,
+    ) -> UserSession:
+        """Set and delete keys of the session's data; other keys stay as stored (see
+        :class:`WriteSessionData`: last write wins per key, or a compare-and-set with
+        ``expected_version``). Returns the session as stored; nothing to change writes nothing."""
+        changes = SessionDataChanges.for_policy(self.policy.max_data_value_bytes, set=set, delete=delete)
+        return self._write_data(self._session(current), changes, expected_version=expected_version)
 
     def resolve(self, token: object, *, platform_override: PlatformId | None = None) -> SessionContext:
         """The session context of a request's token (see :class:`ResolveSession`)."""

@@ -11,7 +11,7 @@ import attrs
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.routing import RoutingKey, issue_token
+from platform_sessions.domain.routing import RoutingKey, issue_anonymous_token, issue_token
 from platform_sessions.domain.session import UserSession
 
 ROUTING_KEY = RoutingKey(b"test-routing-key-0123456789abcdef")
@@ -50,3 +50,16 @@ def a_platform(*, user_id: str = "alice", **overrides: Any) -> PlatformConnectio
     if rest:
         platform = attrs.evolve(platform, **rest)
     return platform
+
+
+def an_anonymous_session(*, now: datetime, policy: SessionPolicy, **overrides: Any) -> UserSession:
+    """A new, unstored visitor's session started at ``now`` (data ``{"cart": [1]}`` unless given)."""
+    fields: dict[str, Any] = {
+        "token_digest": issue_anonymous_token().digest,
+        "now": now,
+        "policy": policy,
+        "data": {"cart": [1]},
+        "client": ClientInfo(user_agent="pytest", ip_address="127.0.0.1"),
+    }
+    fields.update(overrides)
+    return UserSession.start_anonymous(**fields)

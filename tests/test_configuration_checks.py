@@ -252,7 +252,7 @@ def test_a_schema_behind_this_version_is_unhealthy_naming_both_revisions(postgre
         with bootstrap(database_url=postgres_url, table_prefix=fresh, routing_key=KEY) as sessions:
             report = sessions.health()
         assert not report.healthy
-        assert any("at revision 0002, this version needs 0003" in p for p in report.problems), report.problems
+        assert any("at revision 0002, this version needs 0004" in p for p in report.problems), report.problems
         ran = cli("--database-url", postgres_url, "--table-prefix", fresh, "health")
         assert ran.returncode == 1
         assert "problem: StoreUnavailable:" in ran.stdout

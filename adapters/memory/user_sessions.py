@@ -6,11 +6,12 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
+from platform_sessions.domain.errors import ConcurrentUpdate, SessionDataTooLarge, SessionNotFound
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges, data_size
 from platform_sessions.domain.token import TokenDigest
 
 
@@ -26,6 +27,10 @@ class InMemoryUserSessionRepository(UserSessionRepository):
         with self._lock:
             if session.token_digest in self._by_digest:
                 raise ConcurrentUpdate("a session with this token already exists")
+            if session.user_id is None:
+                # A visitor's session belongs to no user: no limit, nothing evicted.
+                self._by_digest[session.token_digest] = session
+                return []
             now = session.last_seen_at
             others = self._user_sessions(session.user_id)
             for expired in [s for s in others if s.expiry_reason(now, self._policy) is not None]:
@@ -55,6 +60,31 @@ class InMemoryUserSessionRepository(UserSessionRepository):
             self._by_digest[stored.token_digest] = updated
             return updated
 
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """Merged under the lock, at once (``within`` is not joined, as in :meth:`update`)."""
+        with self._lock:
+            stored = self._by_digest.get(session.token_digest)
+            if stored is None or stored.session_id != session.session_id:
+                raise SessionNotFound("the session is gone; a data write never recreates it")
+            if expected_version is not None and stored.version != expected_version:
+                raise ConcurrentUpdate(
+                    f"the session is at version {stored.version}, not {expected_version} as expected"
+                )
+            written = stored.with_data(changes)
+            size = data_size(written.data)
+            if size > max_bytes:
+                raise SessionDataTooLarge(f"session data would be {size} bytes, more than {max_bytes}")
+            self._by_digest[stored.token_digest] = written
+            return written
+
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         with self._lock:
             stored = self._current(session)
@@ -80,8 +110,7 @@ class InMemoryUserSessionRepository(UserSessionRepository):
             if stored is None or stored.session_id != session.session_id:
                 # Rotated since it was read (or gone): the session is found by its id.
                 stored = next(
-                    (s for s in self._user_sessions(session.user_id) if s.session_id == session.session_id),
-                    None,
+                    (s for s in self._by_digest.values() if s.session_id == session.session_id), None
                 )
             if stored is None:
                 return False
@@ -115,7 +144,7 @@ class InMemoryUserSessionRepository(UserSessionRepository):
             if len(batch) < batch_size:
                 return purged
 
-    def _user_sessions(self, user_id: UserId) -> list[UserSession]:
+    def _user_sessions(self, user_id: UserId | None) -> list[UserSession]:
         return [s for s in self._by_digest.values() if s.user_id == user_id]
 
     def _current(self, session: UserSession) -> UserSession:

@@ -46,7 +46,7 @@ def encode_session(session: UserSession, user_label: str) -> dict[str, str]:
     fields = {
         SCHEMA: SCHEMA_VERSION,
         SESSION_ID: session.session_id,
-        USER_ID: session.user_id,
+        USER_ID: session.logged_in_user_id,
         USER_LABEL: user_label,
         CREATED_AT: str(to_micros(session.created_at)),
         LAST_SEEN_AT: str(to_micros(session.last_seen_at)),

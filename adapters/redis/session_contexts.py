@@ -161,7 +161,7 @@ class RedisSessionContextQuery(SessionContextQuery):
     def _snapshot(
         self, session: UserSession, reply: Any, digest: TokenDigest, requested_platform_id: PlatformId | None
     ) -> tuple[SessionSnapshot, bool]:
-        lookup = self._cache.parse(reply[2], session.user_id, digest.routing_tag)
+        lookup = self._cache.parse(reply[2], session.logged_in_user_id, digest.routing_tag)
         # Only what came from the platform cache key may be remembered: a refill's records
         # were read from the backing directory, which no invalidation report covers.
         from_cache = lookup.hit
@@ -192,7 +192,7 @@ class RedisSessionContextQuery(SessionContextQuery):
     def _after_miss(
         self, session: UserSession, missed: PlatformLookup, requested_platform_id: PlatformId | None
     ) -> PlatformLookup:
-        platforms = self._directory.refill(session.user_id, missed.generation)
+        platforms = self._directory.refill(session.logged_in_user_id, missed.generation)
         return PlatformLookup(
             hit=True,
             generation=missed.generation,

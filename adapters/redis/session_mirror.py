@@ -66,7 +66,11 @@ class RedisSessionMirror:
         digest = session.token_digest
         with redis_unavailable_as_store_error("mirroring a session"):
             reply = self._put(
-                keys=[self._keys.session(digest), self._index(session.user_id), self._keys.tombstone(digest)],
+                keys=[
+                    self._keys.session(digest),
+                    self._index(session.logged_in_user_id),
+                    self._keys.tombstone(digest),
+                ],
                 args=[to_micros(now), self._idle_us, digest.hex, *self._fields(session)],
             )
         return _outcome(reply)
@@ -93,7 +97,7 @@ class RedisSessionMirror:
                     self._keys.tombstone(old.digest),
                     self._keys.session(new),
                     self._keys.tombstone(new),
-                    self._index(session.user_id),
+                    self._index(session.logged_in_user_id),
                 ],
                 args=[
                     to_micros(now),
@@ -151,7 +155,7 @@ class RedisSessionMirror:
 
     def _fields(self, session: UserSession) -> list[str]:
         flat: list[str] = []
-        for name, value in encode_session(session, self._keys.label_for(session.user_id)).items():
+        for name, value in encode_session(session, self._keys.label_for(session.logged_in_user_id)).items():
             flat.extend((name, value))
         return flat
 

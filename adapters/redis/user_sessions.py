@@ -26,6 +26,7 @@ from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class RedisUserSessionRepository(UserSessionRepository):
 
     def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
         digest = session.token_digest
-        tag, label = digest.routing_tag, self._keys.label_for(session.user_id)
+        tag, label = digest.routing_tag, self._keys.label_for(session.logged_in_user_id)
         now = session.last_seen_at
         session_key, index_key = self._keys.session(digest), self._keys.index(tag, label)
         fields = encode_session(session, label)
@@ -143,13 +144,25 @@ class RedisUserSessionRepository(UserSessionRepository):
             reply = self._update(keys=[self._keys.session(session.token_digest)], args=args)
         return self._versioned_result(reply, session.token_digest, session)
 
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """Not yet: a stub (issue 15) that the redis helper replaces."""
+        raise NotImplementedError("write_data is not implemented for this storage yet")
+
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         old = session.token_digest
         if new_digest.routing_tag != old.routing_tag:
             # The new key must share the old one's slot; a different tag means the routing key
             # changed since the session started, which it must never do.
             raise InvalidInput("a rotated token must keep the routing tag of the session's user")
-        index_key = self._keys.index(old.routing_tag, self._keys.label_for(session.user_id))
+        index_key = self._keys.index(old.routing_tag, self._keys.label_for(session.logged_in_user_id))
         with redis_unavailable_as_store_error("rotating a session"):
             reply = self._rotate(
                 keys=[self._keys.session(old), self._keys.session(new_digest), index_key],
@@ -193,7 +206,7 @@ class RedisUserSessionRepository(UserSessionRepository):
         more declaring their hashes (as :meth:`delete_all_for_user` does)."""
         digest = session.token_digest
         tag = digest.routing_tag
-        index_key = self._keys.index(tag, self._keys.label_for(session.user_id))
+        index_key = self._keys.index(tag, self._keys.label_for(session.logged_in_user_id))
         declared: list[str] = []
         for _ in range(DECLARE_ATTEMPTS):
             with redis_unavailable_as_store_error("deleting a session"):

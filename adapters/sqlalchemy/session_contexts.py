@@ -101,6 +101,8 @@ class SqlAlchemySessionContextQuery(SessionContextQuery):
         Filtered on the session's user like the directory's reads, so a platform of another
         user, given as the active or requested id, is simply not found.
         """
+        if session.user_id is None:
+            return SessionSnapshot(session=session)  # a visitor's session has no platforms
         rows = self._tables.platform_connections
         wanted = [id_ for id_ in (session.active_platform_id, requested_platform_id) if id_ is not None]
         needed = or_(rows.id.in_(wanted), rows.is_default) if wanted else rows.is_default

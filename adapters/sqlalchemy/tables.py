@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String
+from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from platform_sessions.adapters.sqlalchemy.column_types import UtcDateTime
@@ -29,6 +29,7 @@ from platform_sessions.domain.client import MAX_IP_ADDRESS, MAX_USER_AGENT
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.domain.ids import MAX_ID_LENGTH
 from platform_sessions.domain.platform import MAX_NAME, MAX_URL
+from platform_sessions.domain.session_data import MAX_KEY_LENGTH
 from platform_sessions.domain.token import ROUTING_TAG_LENGTH
 
 DEFAULT_TABLE_PREFIX = "ps_"
@@ -72,14 +73,19 @@ class UserSessionColumns:
 
     ``expires_at`` is derived, min(last_seen_at + idle timeout, absolute_expires_at), and
     rewritten by every write that moves ``last_seen_at``: an index on it is what lets purge
-    and listing find expired rows without computing anything per row.
+    and listing find expired rows without computing anything per row. It uses the anonymous
+    idle timeout for a visitor's session (``user_id`` NULL).
+
+    ``data_bytes`` is the size of the session's data (the sum of its ``session_data`` rows'
+    ``size``), kept with every data write: a read of a session without data costs no second
+    query, and a write checks the total without summing.
     """
 
     session_id: Mapped[str] = mapped_column(String(SESSION_ID_LENGTH), primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), unique=True)
     # Part of the domain's TokenDigest (in the clear in the cookie anyway, so not a secret).
     token_routing_tag: Mapped[str] = mapped_column(String(ROUTING_TAG_LENGTH))
-    user_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH), index=True)
     active_platform_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -91,6 +97,25 @@ class UserSessionColumns:
     ip_address: Mapped[str] = mapped_column(String(MAX_IP_ADDRESS))
     # Any: what the engine's lenient JSON decoder gives back, checked when translated.
     attributes: Mapped[Any] = mapped_column(JSON)
+    # Server defaults: rows written by tools that predate revision 0004 (bulk loaders, the
+    # upgrade itself) are sessions with a persistent cookie and no data.
+    persistent_cookie: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    data_bytes: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class SessionDataColumns:
+    """Columns of ``<prefix>session_data``: one row per key of a session's data.
+
+    ``value`` is the value's canonical JSON text (never pickle); ``size`` what the key counts
+    towards the data's size limit. No foreign key: rows go with their session in the same
+    statements that delete it (a SQLite foreign key would need a pragma on every connection,
+    and would empty this table whenever a migration rebuilds ``user_sessions``).
+    """
+
+    session_id: Mapped[str] = mapped_column(String(SESSION_ID_LENGTH), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
 
 
 class OutboxColumns:
@@ -104,7 +129,8 @@ class OutboxColumns:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))
-    user_id: Mapped[str] = mapped_column(String(MAX_ID_LENGTH))
+    # NULL for a visitor's session (issue 15: anonymous sessions have no user).
+    user_id: Mapped[str | None] = mapped_column(String(MAX_ID_LENGTH))
     token_digest: Mapped[str | None] = mapped_column(String(DIGEST_LENGTH))
     token_routing_tag: Mapped[str | None] = mapped_column(String(ROUTING_TAG_LENGTH))
     absolute_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -130,6 +156,7 @@ class SqlTables:
     metadata: MetaData
     platform_connections: type[PlatformConnectionColumns]
     user_sessions: type[UserSessionColumns]
+    session_data: type[SessionDataColumns]
     outbox: type[OutboxColumns]
     deployment: type[DeploymentColumns]
 
@@ -168,6 +195,9 @@ def sql_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> SqlTables:
     class UserSessionRow(UserSessionColumns, Base):
         __tablename__ = f"{prefix}user_sessions"
 
+    class SessionDataRow(SessionDataColumns, Base):
+        __tablename__ = f"{prefix}session_data"
+
     class OutboxRow(OutboxColumns, Base):
         __tablename__ = f"{prefix}outbox"
 
@@ -184,4 +214,6 @@ def sql_tables(prefix: str = DEFAULT_TABLE_PREFIX) -> SqlTables:
         postgresql_where=PlatformConnectionRow.is_default,
         sqlite_where=PlatformConnectionRow.is_default,
     )
-    return SqlTables(prefix, Base.metadata, PlatformConnectionRow, UserSessionRow, OutboxRow, DeploymentRow)
+    return SqlTables(
+        prefix, Base.metadata, PlatformConnectionRow, UserSessionRow, SessionDataRow, OutboxRow, DeploymentRow
+    )

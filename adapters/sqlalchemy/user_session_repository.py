@@ -19,6 +19,7 @@ from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,30 @@ class SqlAlchemyUserSessionRepository(UserSessionRepository):
                 return statements.update(session, changes)
         with self._statements("update a session") as statements:
             return statements.update(session, changes)
+
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """One transaction: the session row locked, its data rows read, the session row's
+        version bumped, and only the changed keys' rows deleted and inserted (see
+        :meth:`UserSessionsInTransaction.write_data`). ``within`` as in :meth:`update`."""
+        joined = joinable(within, self._database_sessions)
+        if joined is not None:
+            with translated_errors("write session data"):
+                statements = UserSessionsInTransaction(joined.database_session, self._tables, self._policy)
+                return statements.write_data(
+                    session, changes, max_bytes=max_bytes, expected_version=expected_version
+                )
+        with self._statements("write session data") as statements:
+            return statements.write_data(
+                session, changes, max_bytes=max_bytes, expected_version=expected_version
+            )
 
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         """The versioned UPDATE of the token digest and the CSRF token; the old digest stops

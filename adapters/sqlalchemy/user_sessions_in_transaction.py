@@ -9,15 +9,18 @@ or translates errors (wrap the transaction in ``translated_errors``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, func, insert, select, update
+import attrs
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from platform_sessions.adapters.sqlalchemy.session_records import (
+    NO_DATA,
     UndecodableSessionRecord,
+    data_row_values,
     digest_values,
     session_from_row,
     session_values,
@@ -25,11 +28,12 @@ from platform_sessions.adapters.sqlalchemy.session_records import (
 )
 from platform_sessions.adapters.sqlalchemy.tables import SqlTables, UserSessionColumns
 from platform_sessions.adapters.sqlalchemy.user_lock import lock_user_sessions
-from platform_sessions.domain.attributes import checked_attributes
-from platform_sessions.domain.errors import ConcurrentUpdate, SessionNotFound
+from platform_sessions.domain.attributes import canonical_json, checked_attributes
+from platform_sessions.domain.errors import ConcurrentUpdate, SessionDataTooLarge, SessionNotFound
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.session import SessionChanges, Unchanged, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges, entry_size
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,9 @@ _FRESH = {"populate_existing": True}
 # DML here targets rows by criteria the ORM cannot evaluate in Python; nothing to sync.
 _NO_SYNC = {"synchronize_session": False}
 
+EncodedData = Mapping[str, str]
+"""A session's data as stored: key to canonical JSON text."""
+
 
 class UserSessionsInTransaction:
     """The ``UserSessionRepository`` operations as statements on a given database session."""
@@ -47,6 +54,7 @@ class UserSessionsInTransaction:
     def __init__(self, session: Session, tables: SqlTables, policy: SessionPolicy) -> None:
         self._session = session
         self._rows = tables.user_sessions
+        self._data = tables.session_data
         self._tables = tables
         self._policy = policy
 
@@ -62,30 +70,104 @@ class UserSessionsInTransaction:
         Raises ``IntegrityError`` if the token digest or id is already stored.
         """
         rows = self._rows
+        if new.user_id is None:
+            # A visitor's session belongs to no user: no lock, no limit, nothing evicted.
+            self._insert(new)
+            return []
         lock_user_sessions(self._session, self._tables, new.user_id)
-        self._session.execute(insert(rows).values(session_values(new, self._policy)))
+        self._insert(new)
         now = new.last_seen_at if expired_before is None else expired_before
         others_of_user = (rows.user_id == new.user_id, rows.session_id != new.session_id)
-        self._session.execute(
-            delete(rows).where(*others_of_user, rows.expires_at <= now).execution_options(**_NO_SYNC)
-        )
+        expired = self._session.scalars(
+            delete(rows)
+            .where(*others_of_user, rows.expires_at <= now)
+            .returning(rows.session_id)
+            .execution_options(**_NO_SYNC)
+        ).all()
+        self._delete_data(expired)
         live_others = self._session.scalars(
             self._select()
             .where(*others_of_user)
             .order_by(rows.last_seen_at, rows.created_at, rows.session_id)
         ).all()
         evicted = live_others[: max(len(live_others) + 1 - max_sessions, 0)]
-        if evicted:
-            doomed = [row.session_id for row in evicted]
-            self._session.execute(
-                delete(rows).where(rows.session_id.in_(doomed)).execution_options(**_NO_SYNC)
-            )
-        return self._decoded_all(evicted)
+        if not evicted:
+            return []
+        doomed = [row.session_id for row in evicted]
+        self._session.execute(delete(rows).where(rows.session_id.in_(doomed)).execution_options(**_NO_SYNC))
+        return self._decoded_all(evicted, self._delete_data(doomed))
 
     def get(self, digest: TokenDigest) -> UserSession | None:
-        """The session stored under ``digest`` (one lookup on the unique index), or ``None``."""
-        row = self._session.scalars(self._select().where(self._rows.token_digest == digest.hex)).one_or_none()
-        return self._decoded(row)
+        """The session stored under ``digest`` and its data: one query (a lookup on the unique
+        index, outer-joined to the data rows by the data table's primary key), or ``None``."""
+        rows, data = self._rows, self._data
+        found = self._session.execute(
+            select(rows, data.key, data.value)
+            .outerjoin(data, data.session_id == rows.session_id)
+            .where(rows.token_digest == digest.hex)
+            .execution_options(**_FRESH)
+        ).all()
+        if not found:
+            return None
+        encoded = {key: value for _, key, value in found if key is not None}
+        return self._decoded(found[0][0], encoded)
+
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+    ) -> UserSession:
+        """Merge ``changes`` into the session's data rows (see the port's ``write_data``).
+
+        The session row is locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
+        write transaction holds the database), so data writes of one session take turns and
+        each reads the data as the previous one left it. Then: the data rows read, the merged
+        size checked (too large: nothing written), one UPDATE of the session row (version + 1,
+        the new ``data_bytes``), one DELETE of the changed keys and one INSERT of the set ones.
+        Only the keys ``changes`` names are written; every other row stays as it is.
+        """
+        rows, data = self._rows, self._data
+        stored = self._session.scalars(
+            self._select().where(rows.session_id == session.session_id).with_for_update()
+        ).one_or_none()
+        if stored is None or stored.token_digest != session.token_digest.hex:
+            raise SessionNotFound("the session is gone; a data write never recreates it")
+        if expected_version is not None and stored.version != expected_version:
+            raise ConcurrentUpdate(
+                f"the session is at version {stored.version}, not {expected_version} as expected"
+            )
+        current = self._session.execute(
+            select(data.key, data.value).where(data.session_id == session.session_id)
+        ).all()
+        named = changes.keys
+        merged = {key: value for key, value in current if key not in named}
+        merged.update(changes.encoded)
+        size = sum(entry_size(key, value) for key, value in merged.items())
+        if size > max_bytes:
+            raise SessionDataTooLarge(f"session data would be {size} bytes, more than {max_bytes}")
+        written = self._session.scalars(
+            update(rows)
+            .where(rows.session_id == session.session_id)
+            .values(version=rows.version + 1, data_bytes=size)
+            .returning(rows)
+            .execution_options(**_FRESH, **_NO_SYNC)
+        ).one()
+        self._session.execute(
+            delete(data)
+            .where(data.session_id == session.session_id, data.key.in_(named))
+            .execution_options(**_NO_SYNC)
+        )
+        if changes.encoded:
+            self._session.execute(
+                insert(data).values(data_row_values(session.session_id, changes.encoded.items()))
+            )
+        result = self._decoded(written, merged)
+        if result is None:
+            raise SessionNotFound("the stored session cannot be decoded")
+        return result
 
     def update(self, session: UserSession, changes: SessionChanges) -> UserSession:
         """``UPDATE ... SET <changed columns>, version = version + 1 WHERE session_id = ? AND
@@ -109,14 +191,18 @@ class UserSessionsInTransaction:
             .where(*of_this_token, rows.last_seen_at < seen_at)
             .values(
                 last_seen_at=seen_at,
-                expires_at=stored_expiry(seen_at, session.absolute_expires_at, self._policy),
+                expires_at=stored_expiry(
+                    seen_at, session.absolute_expires_at, self._policy, user_id=session.user_id
+                ),
             )
             .returning(rows)
             .execution_options(**_FRESH, **_NO_SYNC)
         ).one_or_none()
         if touched is None:  # already seen later, or gone
             touched = self._session.scalars(self._select().where(*of_this_token)).one_or_none()
-        return self._decoded(touched)
+        if touched is None:
+            return None
+        return self._decoded(touched, self._data_of(touched, known=session, known_version=session.version))
 
     def delete(self, session: UserSession) -> TokenDigest | None:
         """Delete the session by its id, whatever token it has now (a rotation since it was
@@ -131,6 +217,7 @@ class UserSessionsInTransaction:
         ).one_or_none()
         if deleted is None:
             return None
+        self._delete_data([session.session_id])
         try:
             return TokenDigest(deleted.token_digest, RoutingTag(deleted.token_routing_tag))
         except (ValueError, TypeError) as error:
@@ -159,7 +246,7 @@ class UserSessionsInTransaction:
         deleted = self._session.scalars(
             delete(rows).where(*criteria).returning(rows).execution_options(**_FRESH, **_NO_SYNC)
         ).all()
-        return self._decoded_all(deleted)
+        return self._decoded_all(deleted, self._delete_data([row.session_id for row in deleted]))
 
     def live_page(self, now: datetime, *, after: str, limit: int) -> list[UserSession]:
         """Up to ``limit`` sessions live at ``now`` (by stored ``expires_at``) whose id sorts
@@ -197,12 +284,14 @@ class UserSessionsInTransaction:
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         )
-        result = self._session.execute(
+        purged = self._session.scalars(
             delete(rows)
             .where(rows.session_id.in_(batch), rows.expires_at <= now)
+            .returning(rows.session_id)
             .execution_options(**_NO_SYNC)
-        )
-        return _rowcount(result)
+        ).all()
+        self._delete_data(purged)
+        return len(purged)
 
     def _versioned_update(self, session: UserSession, values: dict[str, Any]) -> UserSession:
         rows = self._rows
@@ -215,7 +304,10 @@ class UserSessionsInTransaction:
         ).one_or_none()
         if updated is None:
             raise self._why_not_updated(session)
-        stored = self._decoded(updated)
+        # Matched at session.version: its data is the caller's (versions count data writes).
+        stored = self._decoded(
+            updated, self._data_of(updated, known=session, known_version=session.version + 1)
+        )
         if stored is None:
             raise SessionNotFound("the stored session cannot be decoded")
         return stored
@@ -232,19 +324,75 @@ class UserSessionsInTransaction:
     def _select(self) -> Select[UserSessionColumns]:
         return select(self._rows).execution_options(**_FRESH)
 
-    def _decoded(self, row: UserSessionColumns | None) -> UserSession | None:
+    def _insert(self, new: UserSession) -> None:
+        self._session.execute(insert(self._rows).values(session_values(new, self._policy)))
+        if new.data:
+            encoded = ((key, canonical_json(value)) for key, value in new.data.items())
+            self._session.execute(insert(self._data).values(data_row_values(new.session_id, encoded)))
+
+    def _data_of(
+        self, row: UserSessionColumns, *, known: UserSession, known_version: int
+    ) -> EncodedData | UserSession:
+        """The data of a row just written: ``known``'s if the row is at ``known_version`` (no
+        data write came between: versions count them), else read (one query), or none."""
+        if row.data_bytes == 0:
+            return NO_DATA
+        if row.session_id == known.session_id and row.version == known_version:
+            return known
+        return self._encoded_data([row.session_id]).get(row.session_id, NO_DATA)
+
+    def _encoded_data(self, session_ids: Collection[str]) -> dict[str, dict[str, str]]:
+        """The data rows of these sessions, in one query."""
+        if not session_ids:
+            return {}
+        data = self._data
+        found: dict[str, dict[str, str]] = {}
+        for session_id, key, value in self._session.execute(
+            select(data.session_id, data.key, data.value).where(data.session_id.in_(session_ids))
+        ):
+            found.setdefault(session_id, {})[key] = value
+        return found
+
+    def _delete_data(self, session_ids: Collection[str]) -> dict[str, dict[str, str]]:
+        """Delete the data rows of sessions deleted in this transaction (one statement, none
+        for no session); returns what they held. Run after the sessions' own DELETE, which
+        waited for any data write of theirs in flight, so no row is left behind."""
+        if not session_ids:
+            return {}
+        data = self._data
+        found: dict[str, dict[str, str]] = {}
+        for session_id, key, value in self._session.execute(
+            delete(data)
+            .where(data.session_id.in_(session_ids))
+            .returning(data.session_id, data.key, data.value)
+            .execution_options(**_NO_SYNC)
+        ):
+            found.setdefault(session_id, {})[key] = value
+        return found
+
+    def _decoded(
+        self, row: UserSessionColumns | None, data: EncodedData | UserSession = NO_DATA
+    ) -> UserSession | None:
         if row is None:
             return None
         try:
-            return session_from_row(row)
+            if isinstance(data, UserSession):
+                return attrs.evolve(session_from_row(row), data=data.data)
+            return session_from_row(row, data)
         except UndecodableSessionRecord as error:
             logger.warning(
                 "user session record %s cannot be decoded, treated as absent: %s", row.session_id, error
             )
             return None
 
-    def _decoded_all(self, found: Iterable[UserSessionColumns]) -> list[UserSession]:
-        sessions = (self._decoded(row) for row in found)
+    def _decoded_all(
+        self, found: Iterable[UserSessionColumns], data: Mapping[str, EncodedData] | None = None
+    ) -> list[UserSession]:
+        """The sessions of ``found`` with their data (``data``, else read in one query)."""
+        found = list(found)
+        if data is None:
+            data = self._encoded_data([row.session_id for row in found if row.data_bytes > 0])
+        sessions = (self._decoded(row, data.get(row.session_id, NO_DATA)) for row in found)
         return [session for session in sessions if session is not None]
 
 
@@ -257,8 +405,3 @@ def _changed_columns(changes: SessionChanges) -> dict[str, Any]:
     if not isinstance(changes.csrf_token, Unchanged):
         values["csrf_token"] = changes.csrf_token
     return values
-
-
-def _rowcount(result: object) -> int:
-    # DML results are cursor results; the ORM's execute() is typed for the general case.
-    return cast(CursorResult[Any], result).rowcount

@@ -64,15 +64,21 @@ def outbox_entries(work: Sequence[MirrorWork]) -> list[OutboxEntry]:
     for item in work:
         if isinstance(item, PutSession):
             s = item.session
-            entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
+            entries.append(
+                OutboxEntry.for_session(s.logged_in_user_id, s.token_digest, s.absolute_expires_at)
+            )
         elif isinstance(item, ForgetSessions):
             entries.extend(
                 OutboxEntry.for_session(item.user_id, e.digest, e.absolute_expires_at) for e in item.ended
             )
         elif isinstance(item, RekeySession):
             s = item.session
-            entries.append(OutboxEntry.for_session(s.user_id, item.old.digest, item.old.absolute_expires_at))
-            entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
+            entries.append(
+                OutboxEntry.for_session(s.logged_in_user_id, item.old.digest, item.old.absolute_expires_at)
+            )
+            entries.append(
+                OutboxEntry.for_session(s.logged_in_user_id, s.token_digest, s.absolute_expires_at)
+            )
         else:
             entries.append(OutboxEntry.for_platforms(item.user_id))
     return entries

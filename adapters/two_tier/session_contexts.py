@@ -109,7 +109,7 @@ class TwoTierSessionContextQuery(SessionContextQuery):
             session = touched
         if refill:
             self._recorder.refresh(session, now)
-        platforms = {p.id: p for p in self._platforms.list_for_user(session.user_id)}
+        platforms = {p.id: p for p in self._platforms.list_for_user(session.logged_in_user_id)}
         default = next((p for p in platforms.values() if p.is_default), None)
         return SessionSnapshot(
             session=session,

@@ -39,6 +39,7 @@ from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, Stor
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.ports import Clock, UnitOfWork, UserSessionRepository
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import TokenDigest
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         started = session.last_seen_at
         try:
             in_redis = self._guard.call(
-                "reading a user's sessions", lambda: self._redis.list_for_user(session.user_id, started)
+                "reading a user's sessions",
+                lambda: self._redis.list_for_user(session.logged_in_user_id, started),
             )
             expired_before = started
         except RedisSkipped:
@@ -92,7 +94,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             )
             work: list[MirrorWork] = [PutSession(session)]
             if evicted:
-                work.insert(0, ForgetSessions(session.user_id, tuple(ended(s) for s in evicted)))
+                work.insert(0, ForgetSessions(session.logged_in_user_id, tuple(ended(s) for s in evicted)))
             entries = tx.outbox.add(outbox_entries(work), now)
         self._recorder.after_commit(work, entries, now)
         return evicted
@@ -149,6 +151,18 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         # stands in (the database's may lag by the touch interval).
         return stored.touched(session.last_seen_at)
 
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """Not yet: a stub (issue 15) that the redis helper replaces."""
+        raise NotImplementedError("write_data is not implemented for this storage yet")
+
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         """The versioned UPDATE of the digest and the CSRF token; Redis forgets the old digest
         and gets the session, new CSRF token included, under the new one."""
@@ -177,7 +191,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             if current is not None and current != session.token_digest:
                 # The absolute deadline is the session's own: a rotation keeps it.
                 forgotten.append(EndedSession(current, session.absolute_expires_at))
-            work: list[MirrorWork] = [ForgetSessions(session.user_id, tuple(forgotten))]
+            work: list[MirrorWork] = [ForgetSessions(session.logged_in_user_id, tuple(forgotten))]
             entries = tx.outbox.add(outbox_entries(work), now)
         self._recorder.after_commit(work, entries, now)
         return current is not None

@@ -9,6 +9,7 @@ from datetime import datetime
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.ports.unit_of_work import UnitOfWork
 from platform_sessions.domain.session import SessionChanges, UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import TokenDigest
 
 
@@ -24,6 +25,9 @@ class UserSessionRepository(abc.ABC):
     - Updates are compare-and-set on ``version``: the write states the version it read and
       fails with :class:`ConcurrentUpdate` if another writer got there first.
     - Expired sessions may linger until purged but are never listed as live.
+    - Anonymous sessions (``user_id is None``) are stored, read, changed, touched, rotated,
+      deleted and purged like any other, but belong to no user: no per-user index or limit,
+      never listed or deleted by the ``*_for_user`` methods.
     """
 
     @abc.abstractmethod
@@ -32,6 +36,10 @@ class UserSessionRepository(abc.ABC):
 
         If the user then has more than ``max_sessions`` live sessions, the least recently seen
         others are deleted and returned (the new session is never evicted).
+
+        Every field is stored, ``data`` and ``persistent_cookie`` included. An anonymous
+        session (``user_id is None``) ignores ``max_sessions``, evicts nothing and returns
+        ``[]``; it joins no user's index.
         """
 
     @abc.abstractmethod
@@ -66,6 +74,38 @@ class UserSessionRepository(abc.ABC):
         make the change at once, as without it. Either way the caller commits ``within``
         afterwards. A lost race leaves ``within`` usable, so the caller may re-read and retry
         in the same unit of work.
+        """
+
+    @abc.abstractmethod
+    def write_data(
+        self,
+        session: UserSession,
+        changes: SessionDataChanges,
+        *,
+        max_bytes: int,
+        expected_version: int | None = None,
+        within: UnitOfWork | None = None,
+    ) -> UserSession:
+        """Merge ``changes`` into the session's stored data, key by key; returns the stored
+        session.
+
+        Keys in ``changes.set`` take the new value, keys in ``changes.delete`` go, and every
+        other key stays as stored: a concurrent write of a different key survives, whatever
+        version this caller read. For the same key the last acknowledged write wins; with
+        ``expected_version`` the write is a compare-and-set instead, raising
+        :class:`ConcurrentUpdate` (and writing nothing) if the stored version is not that one.
+
+        Every successful call is one versioned change: the stored ``version`` goes up by
+        exactly one (so versions count every write), the other fields stay as stored.
+
+        Raises :class:`SessionNotFound` if no session with ``session.session_id`` answers to
+        ``session.token_digest`` any more (ended, purged, or rotated since); it never recreates
+        one. Raises :class:`SessionDataTooLarge` if the merged data would be larger than
+        ``max_bytes`` (measured as :func:`~platform_sessions.domain.session_data.data_size`
+        does), writing nothing. ``changes`` is not empty (the use case writes nothing then).
+
+        ``within`` as in :meth:`update`: a storage whose durable session records live in that
+        unit of work's database writes the change in its transaction.
         """
 
     @abc.abstractmethod

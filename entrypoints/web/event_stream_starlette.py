@@ -51,7 +51,7 @@ def event_stream_endpoint(
             return _refusal(login_required())
         if broker is None:
             return _refusal(no_live_updates())
-        listener = broker.listen_async(context.user_id)
+        listener = broker.listen_async(context.logged_in_user_id)
         frames = async_event_frames(
             listener,
             session_handle=context.handle,

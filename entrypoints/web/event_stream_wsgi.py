@@ -52,7 +52,7 @@ def open_event_stream(
     broker: EventBroker, context: SessionContext, *, heartbeat_s: float, reconnected: bool
 ) -> EventStream:
     """The stream of ``context``'s user, for ``context``'s session."""
-    listener = broker.listen(context.user_id)
+    listener = broker.listen(context.logged_in_user_id)
     return EventStream(
         listener, session_handle=context.handle, heartbeat_s=heartbeat_s, reconnected=reconnected
     )

@@ -125,7 +125,7 @@ class SessionHandle:
         context = self._require()
         outcome = self._sessions.switch_platform(context, platform_id)
         if outcome.changed or outcome.session != context.session:
-            platforms = self._sessions.list_platforms(context.user_id)
+            platforms = self._sessions.list_platforms(context.logged_in_user_id)
             platform = next((p for p in platforms if p.id == platform_id), None)
             self._context = SessionContext(outcome.session, platform)
         if outcome.new_token is not None:

@@ -127,7 +127,10 @@ def test_a_delete_racing_touches_and_updates_leaves_the_session_gone(
         assert deleted is True
         assert repository.get(session.token_digest) is None
         assert real_redis_client.exists(keys.session(session.token_digest)) == 0
-        assert real_redis_client.zscore(keys.index_for(session.user_id), session.token_digest.hex) is None
+        assert (
+            real_redis_client.zscore(keys.index_for(session.logged_in_user_id), session.token_digest.hex)
+            is None
+        )
     assert repository.list_for_user("alice", clock.now()) == []
 
 

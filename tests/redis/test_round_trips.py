@@ -101,7 +101,7 @@ def test_a_platform_cache_miss_costs_one_fill_and_the_next_resolve_is_one_round_
     world = World(client, policy, clock.now())
     digest = world.session.token_digest
     world.query.load(digest, now=clock.now())  # loads the scripts
-    world.directory.invalidate(world.session.user_id)
+    world.directory.invalidate(world.session.logged_in_user_id)
 
     with client_commands(servers) as missing:
         after_miss = world.query.load(digest, now=clock.now())

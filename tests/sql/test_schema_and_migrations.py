@@ -77,6 +77,7 @@ def test_every_object_is_named_with_the_prefix(sql_database: SqlDatabase):
         f"{prefix}user_sessions",
         f"{prefix}outbox",
         f"{prefix}deployment",  # revision 0003: the routing key's fingerprint
+        f"{prefix}session_data",  # revision 0004: one row per key of a session's data
         f"{prefix}alembic_version",
     }
     for table in names - {f"{prefix}alembic_version"}:
@@ -89,7 +90,7 @@ def test_upgrading_again_changes_nothing(sql_database: SqlDatabase):
     with sql_database.engine.connect() as connection:
         assert schema_differences(connection, sql_database.tables) == []
         version = connection.execute(text(f"SELECT version_num FROM {sql_database.tables.version_table}"))
-        assert version.scalars().all() == ["0003"]
+        assert version.scalars().all() == ["0004"]
 
 
 def test_a_downgrade_drops_the_tables_and_an_upgrade_brings_them_back(sql_database: SqlDatabase):

@@ -55,7 +55,7 @@ def _assert_dead_everywhere(
         assert storage.user_sessions().get(digest) is None
         assert storage.session_contexts().load(digest, now=clock.now()) is None
     assert _row_of(storage, session) is None
-    assert storage.user_sessions().list_for_user(session.user_id, clock.now()) == []
+    assert storage.user_sessions().list_for_user(session.logged_in_user_id, clock.now()) == []
 
 
 def _nothing_comes_back(

@@ -30,9 +30,11 @@ from platform_sessions.application.remove_platform import RemovePlatform
 from platform_sessions.application.resolve_session import ResolveSession
 from platform_sessions.application.rotate_session import RotateSession
 from platform_sessions.application.set_default_platform import SetDefaultPlatform
+from platform_sessions.application.start_anonymous_session import StartAnonymousSession
 from platform_sessions.application.start_session import StartSession
 from platform_sessions.application.switch_platform import SwitchPlatform
 from platform_sessions.application.update_platform import UpdatePlatform
+from platform_sessions.application.write_session_data import WriteSessionData
 from platform_sessions.domain.events import DomainEvent
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork
@@ -76,6 +78,10 @@ class RecordingSessions(InMemoryUserSessionRepository):
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         self._count("touch")
         return super().touch(session, seen_at)
+
+    def write_data(self, session, changes, **kwargs):  # type: ignore[no-untyped-def]
+        self._count("write_data")
+        return super().write_data(session, changes, **kwargs)
 
     def create(self, session, *, max_sessions):  # type: ignore[no-untyped-def]
         self._count("create")
@@ -126,6 +132,14 @@ class World:
         return StartSession(
             self.sessions, self.directory, self.publisher, self.clock, self.policy, ROUTING_KEY
         )
+
+    @property
+    def start_anonymous(self) -> StartAnonymousSession:
+        return StartAnonymousSession(self.sessions, self.clock, self.policy)
+
+    @property
+    def write_data(self) -> WriteSessionData:
+        return WriteSessionData(self.sessions, self.policy)
 
     @property
     def resolve(self) -> ResolveSession:

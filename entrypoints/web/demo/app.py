@@ -124,7 +124,7 @@ class DemoApp:
         context = handle.context
         if context is None:
             return redirect("/login")
-        summaries = self._sessions.list_sessions(context.user_id, current=context)
+        summaries = self._sessions.list_sessions(context.logged_in_user_id, current=context)
         ended = request.query.get("ended")
         page = pages.sessions_page(
             context, self._name(context), summaries, ended=int(ended) if ended and ended.isdigit() else None
@@ -142,7 +142,7 @@ class DemoApp:
             return redirect("/login?reason=logout")
         # Already gone, or never was: either way the list is what the user wanted.
         with contextlib.suppress(SessionNotFound, InvalidInput):
-            self._sessions.revoke_session(context.user_id, target)
+            self._sessions.revoke_session(context.logged_in_user_id, target)
         return redirect("/sessions")
 
     def end_other_sessions(self, request: Request, handle: SessionHandle) -> Response:
@@ -150,7 +150,7 @@ class DemoApp:
         context = handle.context
         if context is None:
             return redirect("/login")
-        ended = self._sessions.end_all_sessions(context.user_id, keep=context)
+        ended = self._sessions.end_all_sessions(context.logged_in_user_id, keep=context)
         return redirect(f"/sessions?ended={ended}")
 
     # The JSON API app.js calls (with X-Platform-Id when the tab has an override)
@@ -172,7 +172,9 @@ class DemoApp:
                     "is_override": context.is_override,
                     "fell_back": context.platform_fell_back,
                 },
-                "platforms": [_platform_json(p) for p in self._sessions.list_platforms(context.user_id)],
+                "platforms": [
+                    _platform_json(p) for p in self._sessions.list_platforms(context.logged_in_user_id)
+                ],
             }
         )
 
@@ -207,4 +209,4 @@ class DemoApp:
         return Response(HTTPStatus.OK, stream, EVENT_STREAM_HEADERS)
 
     def _name(self, context: SessionContext) -> str:
-        return self._accounts.display_name(context.user_id)
+        return self._accounts.display_name(context.logged_in_user_id)
