@@ -38,7 +38,13 @@ class RotateSession:
     def __call__(self, session: UserSession) -> RotatedSession:
         current = session
         for _ in range(ATTEMPTS):
-            token = issue_token(self.routing_key, current.user_id)
+            # A visitor's new token keeps its (random) routing tag, as a user's keeps theirs:
+            # the new key shares the old one's slot, so one atomic step moves the session.
+            token = (
+                SessionToken.issue(current.token_digest.routing_tag)
+                if current.user_id is None
+                else issue_token(self.routing_key, current.user_id)
+            )
             try:
                 rotated = self._rotate(current, token, new_csrf_token())
             except ConcurrentUpdate:

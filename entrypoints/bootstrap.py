@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
-from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
-from platform_sessions.adapters.redis import RedisClient, RedisEndpoint, RedisOptions
-from platform_sessions.adapters.redis.reachability import verify_redis
-from platform_sessions.adapters.sqlalchemy import DatabaseSessionFactory, SqlEngineSettings, SqlTables
-from platform_sessions.adapters.sqlalchemy.reachability import verify_database
-from platform_sessions.adapters.two_tier import TwoTierHealth, TwoTierSettings
-from platform_sessions.adapters.two_tier.rewarm import Rewarmer
+from platform_sessions.adapters.system_clock import SystemClock
 from platform_sessions.domain.errors import InvalidInput, InvalidSetting
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock, EventPublisher
 from platform_sessions.domain.routing import RoutingKey
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.embedded_lock import hold_sqlite_file
-from platform_sessions.entrypoints.embedded_routing_key import embedded_routing_key, keeps_key_file
+from platform_sessions.entrypoints.container import StorageBuilder, Wiring
 from platform_sessions.entrypoints.facade import PlatformSessions
-from platform_sessions.entrypoints.memory_storage import MemoryStorage
-from platform_sessions.entrypoints.redis_storage import plug_redis_storage
 from platform_sessions.entrypoints.settings import (
     DATABASE_URL_ENV,
     DEFAULT_DATABASE_URL,
@@ -31,39 +21,25 @@ from platform_sessions.entrypoints.settings import (
     STORAGES,
     Settings,
     StoragePlan,
-    described_database,
     plan_storage,
 )
-from platform_sessions.entrypoints.single_store_health import (
-    HealthReport,
-    memory_storage_health,
-    redis_storage_health,
-    sql_storage_health,
-)
-from platform_sessions.entrypoints.sql_storage import plug_sql_storage
-from platform_sessions.entrypoints.store_checks import StoreCheck, check_while_starting, checked_health
-from platform_sessions.entrypoints.two_tier_storage import (
-    close_two_tier_storage,
-    plug_two_tier_storage,
-    start_relay,
-)
+from platform_sessions.entrypoints.sqlite_file import embedded_routing_key, keeps_key_file
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the stores' libraries load only with the builder that needs them
+    from platform_sessions.adapters.redis import RedisOptions
+    from platform_sessions.adapters.sqlalchemy import SqlEngineSettings
+    from platform_sessions.adapters.two_tier import TwoTierSettings
+    from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
 
 __all__ = ["DATABASE_URL_ENV", "DEFAULT_DATABASE_URL", "ROUTING_KEY_ENV", "STORAGES", "Storage", "bootstrap"]
 
-DEFAULT_EMBEDDED_DATABASE_URL = DEFAULT_DATABASE_URL  # the name before the SQL default
-# facade.rewarm() waits this long for a rewarm already under way (the relay's, or another process's).
-REWARM_WAIT_S = 60.0
-
-T = TypeVar("T")
-
 Storage = Literal["two-tier", "memory", "sql", "redis", "fakeredis"]
+"""The storages ``bootstrap`` knows by name (shortcuts for their builders)."""
 
 
 def bootstrap(
     *,
-    storage: Storage | None = None,
+    storage: Storage | StorageBuilder | None = None,
     policy: SessionPolicy | None = None,
     routing_key: RoutingKey | str | bytes | None = None,
     clock: Clock | None = None,
@@ -86,7 +62,10 @@ def bootstrap(
       reading the command line makes. The arguments below override it; code that names a store
       (``redis_url``, ``redis_cluster_nodes``, ``database_url``) gets exactly that store, never
       combined with one from the environment.
-    - ``storage``: where user sessions and platform connections live. By default it follows
+    - ``storage``: where user sessions and platform connections live: a builder
+      (``SqlStorageBuilder(database_url=...)``, ``TwoTierStorageBuilder(...)``, or any object
+      with ``open(wiring) -> OpenStorage``, see ``entrypoints/container.py``), which then takes
+      the stores and their options itself, or one of these names. By default it follows
       from the stores named: a Redis endpoint *and* a database give the two-tier storage (Redis
       in front, the database behind: production); only one of them gives ``"redis"`` or
       ``"sql"``; **neither gives the SQL storage on a SQLite file** in the working directory
@@ -117,109 +96,71 @@ def bootstrap(
     logged and reported by ``health()``. ``close()`` stops the relay and releases clients,
     pools and engines.
     """
-    if storage is not None and storage not in STORAGES:
-        raise InvalidInput(f"unknown storage {storage!r}")
-    if redis_url is not None and redis_cluster_nodes is not None:
-        raise InvalidInput("give either redis_url or redis_cluster_nodes, not both")
-    _check_arguments_fit(storage, redis_url, redis_cluster_nodes, database_url)
+    stores = {
+        "redis_url": redis_url,
+        "redis_cluster_nodes": redis_cluster_nodes,
+        "database_url": database_url,
+    }
+    options = {
+        "table_prefix": table_prefix,
+        "migrate": migrate,
+        "sql_engine": sql_engine,
+        "redis_options": redis_options,
+        "two_tier": two_tier,
+    }
+    if storage is None or isinstance(storage, str):
+        _refuse_misfits(storage, redis_url, redis_cluster_nodes, database_url)
+    elif misplaced := [name for name, value in {**stores, **options}.items() if value is not None]:
+        raise InvalidInput(f"a storage builder takes its own stores and options, not {', '.join(misplaced)}")
     configured = settings if settings is not None else Settings.from_environment()
-    if redis_url is not None or redis_cluster_nodes is not None or database_url is not None:
-        configured = configured.with_stores(
-            redis_url=redis_url, redis_cluster_nodes=redis_cluster_nodes, database_url=database_url
-        )
     if routing_key is not None:
         configured = configured.with_routing_key(_routing_key(routing_key), "routing_key=")
-    if table_prefix is not None:
-        configured = configured.with_table_prefix(table_prefix, "table_prefix=")
-    plan = plan_storage(configured, storage)
-    key, stable = _chosen_routing_key(plan, configured)
-    container = _container(policy, key, clock, event_publisher)
-    fingerprint = key.fingerprint() if stable else None
-    if plan.storage == "two-tier":
-        return _bootstrap_two_tier(
-            container,
+    if storage is None or isinstance(storage, str):
+        if any(value is not None for value in stores.values()):
+            configured = configured.with_stores(
+                redis_url=redis_url, redis_cluster_nodes=redis_cluster_nodes, database_url=database_url
+            )
+        if table_prefix is not None:
+            configured = configured.with_table_prefix(table_prefix, "table_prefix=")
+        plan = plan_storage(configured, storage)
+        key, stable = _chosen_routing_key(plan, configured)
+        builder = _builder_for(
             plan,
-            fingerprint=fingerprint,
             table_prefix=configured.table_prefix,
             migrate=migrate,
             sql_engine=sql_engine,
             redis_options=redis_options,
-            settings=two_tier,
+            two_tier=two_tier,
         )
-    close_storage, health, checks = _plug_one_store(
-        container,
-        plan,
-        fingerprint=fingerprint,
-        table_prefix=configured.table_prefix,
-        migrate=migrate,
-        sql_engine=sql_engine,
-        redis_options=redis_options,
-    )
-    facade: PlatformSessions = container.facade()
-    if close_storage is not None:
-        facade.add_closer(close_storage)
-    try:
-        check_while_starting(checks, plan.description)
-    except BaseException:
-        facade.close()
-        raise
-    facade.use_operations(health=checked_health(health, checks, plan.description))
-    return facade
-
-
-def _plug_one_store(
-    container: Container,
-    plan: StoragePlan,
-    *,
-    fingerprint: str | None,
-    table_prefix: str,
-    migrate: bool | None,
-    sql_engine: SqlEngineSettings | None,
-    redis_options: RedisOptions | None,
-) -> tuple[Callable[[], None] | None, HealthReport, list[StoreCheck]]:
-    """Plug the memory, SQL or Redis storage; what closes it, its health report, its checks."""
-    close_storage: Callable[[], None] | None = None
-    health = memory_storage_health(plan.storage)
-    checks: list[StoreCheck] = []
-    if plan.storage == "sql":
-        assert plan.database_url is not None
-        database_url = plan.database_url
-        close_engine, release = _holding_sqlite_file(
-            database_url,
-            exclusive=False,
-            plug=lambda: plug_sql_storage(
-                container,
-                database_url=database_url,
-                table_prefix=table_prefix,
-                engine_settings=sql_engine,
-                migrate=migrate,
-            ),
-        )
-        close_storage = _in_turn(close_engine, release)
-        database_sessions: DatabaseSessionFactory = container.storage.database_sessions()
-        health = sql_storage_health(plan.storage, database_sessions)
-        checks.append(_database_check(database_sessions, container.storage.tables(), plan, fingerprint))
-    elif plan.storage in ("redis", "fakeredis"):
-        options = redis_options or RedisOptions()
-        close_storage = plug_redis_storage(container, endpoint=_endpoint(plan), options=options)
-        client: RedisClient = container.storage.client()
-        health = redis_storage_health(plan.storage, client, container.storage.near_cache())
-        if not plan.embedded_redis:
-            checks.append(_redis_check(client, plan, options, fingerprint))
     else:
-        container.storage.override(MemoryStorage(policy=container.policy))
-    return close_storage, health, checks
+        builder = storage
+        # A builder's stores may outlive the process: a configured key is kept and checked.
+        stable = configured.routing_key is not None
+        key = configured.routing_key or RoutingKey(secrets.token_bytes(32))
+    policy = policy or SessionPolicy()
+    wiring = Wiring(
+        policy=policy,
+        routing_key=key,
+        clock=clock or SystemClock(),
+        fingerprint=key.fingerprint() if stable else None,
+        event_publisher=event_publisher,
+    )
+    return PlatformSessions(builder.open(wiring), policy=policy, routing_key=key)
 
 
-def _check_arguments_fit(
+def _refuse_misfits(
     storage: str | None,
     redis_url: str | None,
     nodes: Sequence[tuple[str, int]] | None,
     database_url: str | None,
 ) -> None:
-    """Refuse explicit arguments the chosen storage would ignore (the environment's are
-    simply not used by a storage that does not take them)."""
+    """Refuse explicit arguments the named storage would ignore (the environment's are simply
+    not used by a storage that does not take them)."""
+    if storage is not None and storage not in STORAGES:
+        raise InvalidInput(f"unknown storage {storage!r}")
     has_redis = redis_url is not None or nodes is not None
+    if redis_url is not None and nodes is not None:
+        raise InvalidInput("give either redis_url or redis_cluster_nodes, not both")
     if storage == "memory" and (has_redis or database_url is not None):
         raise InvalidInput("storage='memory' takes no redis_url, redis_cluster_nodes or database_url")
     if storage in ("sql", "fakeredis") and has_redis:
@@ -230,6 +171,55 @@ def _check_arguments_fit(
         raise InvalidInput(
             "storage='redis' takes no database_url; leave storage out for the two-tier storage"
         )
+
+
+def _builder_for(
+    plan: StoragePlan,
+    *,
+    table_prefix: str,
+    migrate: bool | None,
+    sql_engine: SqlEngineSettings | None,
+    redis_options: RedisOptions | None,
+    two_tier: TwoTierSettings | None,
+) -> StorageBuilder:
+    """The builder of the storage ``plan`` names, on its stores (imported here: a store's
+    library loads only when that store is used)."""
+    if plan.storage == "memory":
+        from platform_sessions.entrypoints.memory_storage import MemoryStorageBuilder
+
+        return MemoryStorageBuilder()
+    if plan.database_url is None:  # "redis" or "fakeredis"
+        return _redis_builder(plan, redis_options)
+    from platform_sessions.adapters.sqlalchemy import SqlEngineSettings
+    from platform_sessions.entrypoints.sql_storage import SqlStorageBuilder
+
+    sql = SqlStorageBuilder(
+        database_url=plan.database_url,
+        table_prefix=table_prefix,
+        engine_settings=sql_engine or SqlEngineSettings(),
+        migrate=migrate,
+    )
+    if plan.storage == "sql":
+        return sql
+    from platform_sessions.adapters.two_tier import TwoTierSettings
+    from platform_sessions.entrypoints.two_tier_storage import TwoTierStorageBuilder
+
+    return TwoTierStorageBuilder(
+        redis=_redis_builder(plan, redis_options), sql=sql, settings=two_tier or TwoTierSettings()
+    )
+
+
+def _redis_builder(plan: StoragePlan, options: RedisOptions | None) -> RedisStorageBuilder:
+    from platform_sessions.adapters.redis import RedisEndpoint, RedisOptions
+    from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
+
+    if plan.redis_url is not None:
+        endpoint = RedisEndpoint.server(plan.redis_url)
+    elif plan.redis_cluster_nodes is not None:
+        endpoint = RedisEndpoint.cluster(list(plan.redis_cluster_nodes))
+    else:
+        endpoint = RedisEndpoint.in_process()
+    return RedisStorageBuilder(endpoint=endpoint, options=options or RedisOptions())
 
 
 def _chosen_routing_key(plan: StoragePlan, settings: Settings) -> tuple[RoutingKey, bool]:
@@ -248,115 +238,6 @@ def _chosen_routing_key(plan: StoragePlan, settings: Settings) -> tuple[RoutingK
         return embedded_routing_key(plan.database_url), True
     # Memory, fakeredis, or a database server without Redis: no key to keep.
     return RoutingKey(secrets.token_bytes(32)), False
-
-
-def _endpoint(plan: StoragePlan) -> RedisEndpoint:
-    if plan.redis_url is not None:
-        return RedisEndpoint.server(plan.redis_url)
-    if plan.redis_cluster_nodes is not None:
-        return RedisEndpoint.cluster(list(plan.redis_cluster_nodes))
-    return RedisEndpoint.in_process()
-
-
-def _redis_check(
-    client: RedisClient, plan: StoragePlan, options: RedisOptions, fingerprint: str | None
-) -> StoreCheck:
-    where = _endpoint(plan).describe()
-    return lambda: verify_redis(client, where=where, prefix=options.key_prefix, fingerprint=fingerprint)
-
-
-def _database_check(
-    database_sessions: DatabaseSessionFactory, tables: SqlTables, plan: StoragePlan, fingerprint: str | None
-) -> StoreCheck:
-    assert plan.database_url is not None
-    where = described_database(plan.database_url)
-    return lambda: verify_database(database_sessions, tables, where=where, fingerprint=fingerprint)
-
-
-def _container(
-    policy: SessionPolicy | None,
-    routing_key: RoutingKey,
-    clock: Clock | None,
-    event_publisher: EventPublisher | None,
-) -> Container:
-    container = Container(policy=policy or SessionPolicy(), routing_key=routing_key)
-    if clock is not None:
-        container.clock.override(clock)
-    if event_publisher is not None:
-        container.event_publisher.override(event_publisher)
-    return container
-
-
-def _bootstrap_two_tier(
-    container: Container,
-    plan: StoragePlan,
-    *,
-    fingerprint: str | None,
-    table_prefix: str,
-    migrate: bool | None,
-    sql_engine: SqlEngineSettings | None,
-    redis_options: RedisOptions | None,
-    settings: TwoTierSettings | None,
-) -> PlatformSessions:
-    assert plan.database_url is not None
-    options = redis_options or RedisOptions()
-    database_url = plan.database_url
-    # Embedded, Redis lives in this process: no other process may share the file.
-    storage, release = _holding_sqlite_file(
-        database_url,
-        exclusive=plan.embedded_redis,
-        plug=lambda: plug_two_tier_storage(
-            container,
-            endpoint=_endpoint(plan),
-            database_url=database_url,
-            options=options,
-            table_prefix=table_prefix,
-            engine_settings=sql_engine,
-            migrate=migrate,
-            settings=settings,
-        ),
-    )
-    facade: PlatformSessions = container.facade()
-    facade.add_closer(release)
-    facade.add_closer(lambda: close_two_tier_storage(storage))
-    # The database first: it is the record, and its fingerprint outlives a Redis restart.
-    checks = [_database_check(storage.database_sessions(), storage.tables(), plan, fingerprint)]
-    if not plan.embedded_redis:
-        checks.append(_redis_check(storage.client(), plan, options, fingerprint))
-    try:
-        check_while_starting(checks, plan.description)
-    except BaseException:
-        facade.close()
-        raise
-    facade.add_closer(start_relay(storage))  # closers run last-in first-out: the relay stops first
-    rewarmer: Rewarmer = storage.rewarmer()
-    health: TwoTierHealth = storage.health()
-    facade.use_operations(
-        health=checked_health(health.report, checks, plan.description),
-        rewarm=lambda progress: rewarmer.rewarm(progress, wait_s=REWARM_WAIT_S),
-    )
-    return facade
-
-
-def _holding_sqlite_file(
-    database_url: str, *, exclusive: bool, plug: Callable[[], T]
-) -> tuple[T, Callable[[], None]]:
-    """``plug()`` while holding the SQLite file's lock (a no-op for other databases); what it
-    built and what releases the lock. A failing ``plug`` releases it at once."""
-    release = hold_sqlite_file(database_url, exclusive=exclusive)
-    try:
-        return plug(), release
-    except BaseException:
-        release()
-        raise
-
-
-def _in_turn(*closers: Callable[[], None]) -> Callable[[], None]:
-    def close() -> None:
-        for closer in closers:
-            closer()
-
-    return close
 
 
 def _routing_key(configured: RoutingKey | str | bytes) -> RoutingKey:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
-from platform_sessions.adapters.two_tier.health import StorageHealth
 from platform_sessions.application.connect_platform import ConnectPlatform
 from platform_sessions.application.end_all_sessions import EndAllSessions
 from platform_sessions.application.end_session import EndSession, RevokeSession
 from platform_sessions.application.list_sessions import ListSessions
 from platform_sessions.application.platform_activation import ActivatePlatform, DeactivatePlatform
+from platform_sessions.application.platform_use_case import PlatformUseCase
 from platform_sessions.application.purge_expired_sessions import PurgeExpiredSessions
 from platform_sessions.application.remove_platform import RemovePlatform
 from platform_sessions.application.resolve_session import ResolveSession
@@ -20,24 +20,23 @@ from platform_sessions.application.rotate_session import RotateSession
 from platform_sessions.application.set_default_platform import SetDefaultPlatform
 from platform_sessions.application.start_anonymous_session import StartAnonymousSession
 from platform_sessions.application.start_session import StartSession
+from platform_sessions.application.storage_operations import RewarmProgress, StorageHealth
 from platform_sessions.application.switch_platform import SwitchPlatform
 from platform_sessions.application.update_platform import UpdatePlatform
 from platform_sessions.application.write_session_data import WriteSessionData
 from platform_sessions.domain.attributes import JsonValue
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.context import SessionContext, SessionSummary
-from platform_sessions.domain.errors import InvalidInput, SessionNotFound
+from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.domain.ids import PlatformId, UserId
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import Clock, EventPublisher, PlatformDirectory
+from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.domain.session import UserSession
 from platform_sessions.domain.session_data import SessionDataChanges
+from platform_sessions.entrypoints.container import OpenStorage, once
 
-logger = logging.getLogger(__name__)
-
-RewarmProgress = Callable[[int, int], None]
-"""Called with (sessions loaded, sessions to load) as a rewarm goes."""
+P = TypeVar("P", bound=PlatformUseCase)
 
 SessionRef = str | SessionContext | UserSession
 """A session as a caller knows it: the raw token, or what resolving it gave this request.
@@ -51,89 +50,74 @@ class PlatformSessions:
     Build it with :func:`platform_sessions.entrypoints.bootstrap`.
     """
 
-    def __init__(
-        self,
-        *,
-        start: StartSession,
-        resolve: ResolveSession,
-        switch: SwitchPlatform,
-        rotate: RotateSession,
-        end: EndSession,
-        revoke: RevokeSession,
-        end_all: EndAllSessions,
-        list_sessions: ListSessions,
-        purge: PurgeExpiredSessions,
-        connect_platform: ConnectPlatform,
-        update_platform: UpdatePlatform,
-        set_default_platform: SetDefaultPlatform,
-        deactivate_platform: DeactivatePlatform,
-        activate_platform: ActivatePlatform,
-        remove_platform: RemovePlatform,
-        directory: PlatformDirectory,
-        events: EventPublisher,
-        clock: Clock,
-        policy: SessionPolicy,
-        start_anonymous: StartAnonymousSession,
-        write_data: WriteSessionData,
-    ) -> None:
-        self._start_anonymous = start_anonymous
-        self._write_data = write_data
-        self._start = start
-        self._resolve = resolve
-        self._switch = switch
-        self._rotate = rotate
-        self._end = end
-        self._revoke = revoke
-        self._end_all = end_all
-        self._list_sessions = list_sessions
-        self._purge = purge
-        self._connect_platform = connect_platform
-        self._update_platform = update_platform
-        self._set_default_platform = set_default_platform
-        self._deactivate_platform = deactivate_platform
-        self._activate_platform = activate_platform
-        self._remove_platform = remove_platform
+    def __init__(self, storage: OpenStorage, *, policy: SessionPolicy, routing_key: RoutingKey) -> None:
+        """Every use case, built on ``storage``'s ports: a use case is one line here and its
+        method below (keywords throughout, so that mypy checks every one of them)."""
+        sessions, directory, clock = storage.user_sessions, storage.platform_directory, storage.clock
+        publisher = storage.event_publisher
+
+        def platform_use_case(kind: type[P]) -> P:
+            return kind(
+                uow_factory=storage.uow_factory,
+                directory=directory,
+                sessions=sessions,
+                publisher=publisher,
+                clock=clock,
+            )
+
+        self._rotate = RotateSession(
+            sessions=sessions, publisher=publisher, clock=clock, routing_key=routing_key
+        )
+        self._end = EndSession(sessions=sessions, publisher=publisher, clock=clock)
+        self._start = StartSession(
+            sessions=sessions,
+            directory=directory,
+            publisher=publisher,
+            clock=clock,
+            policy=policy,
+            routing_key=routing_key,
+        )
+        self._resolve = ResolveSession(contexts=storage.session_contexts, clock=clock, policy=policy)
+        self._switch = SwitchPlatform(
+            sessions=sessions,
+            directory=directory,
+            uow_factory=storage.uow_factory,
+            publisher=publisher,
+            clock=clock,
+            policy=policy,
+            rotate=self._rotate,
+        )
+        self._revoke = RevokeSession(sessions=sessions, end_session=self._end, clock=clock)
+        self._end_all = EndAllSessions(sessions=sessions, publisher=publisher, clock=clock)
+        self._list_sessions = ListSessions(sessions=sessions, clock=clock, policy=policy)
+        self._purge = PurgeExpiredSessions(sessions=sessions, clock=clock)
+        self._start_anonymous = StartAnonymousSession(sessions=sessions, clock=clock, policy=policy)
+        self._write_data = WriteSessionData(sessions=sessions, policy=policy)
+        self._connect_platform = platform_use_case(ConnectPlatform)
+        self._update_platform = platform_use_case(UpdatePlatform)
+        self._set_default_platform = platform_use_case(SetDefaultPlatform)
+        self._deactivate_platform = platform_use_case(DeactivatePlatform)
+        self._activate_platform = platform_use_case(ActivatePlatform)
+        self._remove_platform = platform_use_case(RemovePlatform)
         self._directory = directory
-        self.events = events
+        self._operations = storage.operations
+        self._close = once(storage.close)  # close() twice releases once
+        self.events = publisher
         self.clock = clock
         self.policy = policy
-        self._closers: list[Callable[[], None]] = []
-        self._health: Callable[[], StorageHealth] = lambda: StorageHealth(storage="unknown", healthy=True)
-        self._rewarm: Callable[[RewarmProgress | None], int] | None = None
-
-    def add_closer(self, closer: Callable[[], None]) -> None:
-        """Register something to release on :meth:`close` (pools, clients, engines)."""
-        self._closers.append(closer)
-
-    def use_operations(
-        self,
-        *,
-        health: Callable[[], StorageHealth],
-        rewarm: Callable[[RewarmProgress | None], int] | None = None,
-    ) -> None:
-        """Plug in the storage's :meth:`health` and, for the two-tier storage, :meth:`rewarm`."""
-        self._health = health
-        self._rewarm = rewarm
 
     def health(self) -> StorageHealth:
         """The storage's state: stores reachable, breaker, outbox, live sessions, counters."""
-        return self._health()
+        return self._operations.health()
 
     def rewarm(self, progress: RewarmProgress | None = None) -> int:
         """Load every live session from the database into Redis (two-tier storage only);
         returns how many. ``progress(done, total)`` is called as pages load."""
-        if self._rewarm is None:
-            raise InvalidInput("rewarm needs the two-tier storage (Redis in front of the database)")
-        return self._rewarm(progress)
+        return self._operations.rewarm(progress)
 
     def close(self) -> None:
         """Release connections and pools; the facade is unusable afterwards."""
-        while self._closers:
-            closer = self._closers.pop()
-            try:
-                closer()
-            except Exception:
-                logger.exception("closing a resource failed")
+        self._close()
 
     def __enter__(self) -> PlatformSessions:
         return self

@@ -1,7 +1,8 @@
-"""The in-memory storage as a dependency-injector container (one of several storages)."""
+"""The in-memory storage: its dependency-injector container and its builder."""
 
 from __future__ import annotations
 
+from attrs import frozen
 from dependency_injector import containers, providers
 
 from platform_sessions.adapters.composed_session_contexts import ComposedSessionContextQuery
@@ -12,7 +13,9 @@ from platform_sessions.adapters.memory import (
     InMemoryUnitOfWork,
     InMemoryUserSessionRepository,
 )
+from platform_sessions.application.storage_operations import StorageHealth
 from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.entrypoints.container import OpenStorage, Wiring, open_storage
 
 
 class MemoryStorage(containers.DeclarativeContainer):
@@ -32,3 +35,21 @@ class MemoryStorage(containers.DeclarativeContainer):
         ComposedSessionContextQuery, sessions=user_sessions, directory=platform_directory, policy=policy
     )
     event_publisher = providers.Singleton(InMemoryEventPublisher)
+
+
+@frozen
+class MemoryStorageBuilder:
+    """Opens a :class:`MemoryStorage`: nothing to reach, always healthy, nothing to release."""
+
+    def container(self, wiring: Wiring) -> MemoryStorage:
+        """The container, nothing built yet; override its providers before :meth:`open`."""
+        return MemoryStorage(policy=wiring.policy)
+
+    def open(self, wiring: Wiring, *, container: MemoryStorage | None = None) -> OpenStorage:
+        container = container or self.container(wiring)
+        return open_storage(
+            container,
+            wiring,
+            report=lambda: StorageHealth(storage="memory", healthy=True),
+            description="memory in this process only",
+        )

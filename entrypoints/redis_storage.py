@@ -1,16 +1,17 @@
-"""The Redis storage as a dependency-injector container: user sessions and the platform cache
-in Redis, the platform connections' records in another storage (in memory until SQL plugs in).
+"""The Redis storage: user sessions, the one-round-trip resolve, the platform cache and events
+in Redis; the platform connections' records in another storage (in memory unless overridden).
 
-It provides the names every storage container provides (``user_sessions``,
+Its container provides the names every storage container provides (``user_sessions``,
 ``session_contexts``, ``platform_directory``, ``uow_factory``, ``event_publisher``), plus
-``client``, the process's one Redis client, for closing.
+``client``, ``near_cache``, ``keys`` and ``platform_cache``, which the two-tier storage builds on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from attrs import Factory, frozen
 from dependency_injector import containers, providers
 
 from platform_sessions.adapters.memory import InMemoryEventPublisher
@@ -29,53 +30,74 @@ from platform_sessions.adapters.redis import (
     open_near_cache,
     open_redis_client,
 )
-from platform_sessions.domain.errors import InvalidInput
+from platform_sessions.adapters.redis.near_cache import near_cache_counters
+from platform_sessions.adapters.redis.reachability import redis_reachable, verify_redis
+from platform_sessions.application.storage_operations import StorageHealth
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.domain.ports import EventPublisher
+from platform_sessions.domain.ports import EventPublisher, PlatformDirectory
 from platform_sessions.domain.routing import RoutingKey
+from platform_sessions.entrypoints.container import OpenStorage, Wiring, lasting, open_storage
 from platform_sessions.entrypoints.memory_storage import MemoryStorage
+from platform_sessions.entrypoints.settings import StoragePlan
+from platform_sessions.entrypoints.store_checks import StoreCheck
 
-if TYPE_CHECKING:
-    from platform_sessions.entrypoints.container import Container
+
+def opened_client(endpoint: RedisEndpoint, options: RedisOptions) -> Iterator[RedisClient]:
+    """The process's one client and its pool, closed with the storage."""
+    client = open_redis_client(endpoint, options)
+    yield from lasting(client, client.close, "the Redis client")
 
 
-def redis_event_publisher(
+def opened_near_cache(endpoint: RedisEndpoint, options: RedisOptions) -> Iterator[NearCache[Any] | None]:
+    near_cache = open_near_cache(endpoint, options)
+    yield from lasting(near_cache, near_cache.close if near_cache else lambda: None, "the near cache")
+
+
+def opened_publisher(
     endpoint: RedisEndpoint, client: RedisClient, keys: RedisKeys, options: RedisOptions
-) -> EventPublisher:
-    """The publisher of both Redis-fronted storages (this one and two-tier)."""
+) -> Iterator[EventPublisher]:
+    """The publisher of both Redis-fronted storages (this one and two-tier); on closing, it
+    delivers what is queued (before the client it needs closes: it depends on it)."""
     if endpoint.embedded:
         # fakeredis lives in this process: nobody else could subscribe, and an in-process
         # publisher can be followed as it is (the demo's live updates between tabs).
-        return InMemoryEventPublisher()
-    # On a server: events to Redis, and the process's one subscriber following them.
-    return open_event_publisher(endpoint, client, keys, options)
+        publisher: EventPublisher = InMemoryEventPublisher()
+    else:
+        # On a server: events to Redis, and the process's one subscriber following them.
+        publisher = open_event_publisher(endpoint, client, keys, options)
+    yield from lasting(publisher, lambda: close_event_publisher(publisher), "the event publisher")
 
 
 class RedisStorage(containers.DeclarativeContainer):
     """Sessions, the one-round-trip resolve, the platform cache and events in Redis.
 
     ``platform_records`` is the storage of record for platform connections: the cache reads
-    through its ``platform_directory`` and the use cases write through its ``uow_factory``.
-    It is the in-memory storage by default; override it with any storage container that
-    provides those two names (the SQL one) to keep platform connections there.
-    The client is created on first use, once; connections open when a use case runs.
+    through its ``platform_directory`` (``backing_directory``) and the use cases write through
+    its ``uow_factory``. It is the in-memory storage by default; the two-tier storage puts the
+    SQL one's directory behind the cache instead. The client is created on first use, once.
     """
 
     policy = providers.Dependency(instance_of=SessionPolicy)
     routing_key = providers.Dependency(instance_of=RoutingKey)
     endpoint = providers.Dependency(instance_of=RedisEndpoint)
     options = providers.Dependency(instance_of=RedisOptions, default=RedisOptions())
+    # Whether a miss in a slot marked complete is an answer (the two-tier storage's rewarm marks them).
+    read_completeness = providers.Object(False)
 
     platform_records = providers.Container(MemoryStorage, policy=policy)
+    backing_directory = providers.Dependency(
+        instance_of=PlatformDirectory,  # type: ignore[type-abstract]
+        default=platform_records.platform_directory,
+    )
 
-    client = providers.Singleton(open_redis_client, endpoint, options)
-    near_cache = providers.Singleton(open_near_cache, endpoint, options)
+    client = providers.Resource(opened_client, endpoint, options)
+    near_cache = providers.Resource(opened_near_cache, endpoint, options)
     keys = providers.Singleton(RedisKeys, routing_key=routing_key, prefix=options.provided.key_prefix)
     platform_cache = providers.Singleton(
         RedisPlatformCache, client=client, keys=keys, ttl=options.provided.platform_cache_ttl
     )
     platform_directory = providers.Singleton(
-        RedisPlatformDirectory, cache=platform_cache, backing=platform_records.platform_directory
+        RedisPlatformDirectory, cache=platform_cache, backing=backing_directory
     )
     uow_factory = platform_records.uow_factory
     user_sessions = providers.Singleton(RedisUserSessionRepository, client=client, keys=keys, policy=policy)
@@ -86,63 +108,77 @@ class RedisStorage(containers.DeclarativeContainer):
         policy=policy,
         cache=platform_cache,
         directory=platform_directory,
+        read_completeness=read_completeness,
         near_cache=near_cache,
     )
-    event_publisher = providers.Singleton(redis_event_publisher, endpoint, client, keys, options)
+    event_publisher = providers.Resource(opened_publisher, endpoint, client, keys, options)
 
 
-def plug_redis_storage(
-    container: Container,
-    *,
-    endpoint: RedisEndpoint,
-    options: RedisOptions | None = None,
-) -> Callable[[], None]:
-    """Plug a :class:`RedisStorage` into ``container`` and return what releases its client.
+@frozen(kw_only=True)
+class RedisStorageBuilder:
+    """Opens a :class:`RedisStorage` on ``endpoint`` (a server, a cluster, or fakeredis in
+    this process)."""
 
-    The returned closer first lets the event worker deliver what is queued, then closes the
-    client's connections; register it with the facade's ``add_closer``.
-    """
-    storage = RedisStorage(
-        policy=container.policy,
-        routing_key=container.routing_key,
-        endpoint=endpoint,
-        options=options or RedisOptions(),
-    )
-    container.storage.override(storage)
+    endpoint: RedisEndpoint
+    options: RedisOptions = Factory(RedisOptions)
 
-    def close() -> None:
-        close_event_publisher(storage.event_publisher())
-        _close_near_cache(storage.near_cache())
-        client: RedisClient = storage.client()
-        client.close()
+    def container(self, wiring: Wiring) -> RedisStorage:
+        """The container, nothing built yet; override its providers before :meth:`open`."""
+        container = RedisStorage(policy=wiring.policy, routing_key=wiring.routing_key)
+        self.configure(container)
+        return container
 
-    return close
+    def configure(self, container: Any) -> None:
+        """Point ``container``, a :class:`RedisStorage` (the two-tier storage's is nested), at
+        this builder's endpoint."""
+        container.endpoint.override(providers.Object(self.endpoint))
+        container.options.override(providers.Object(self.options))
+
+    def checks(self, container: Any, wiring: Wiring) -> list[StoreCheck]:
+        """A server must be a writable Redis holding this routing key's data (fakeredis in
+        this process is new each time: nothing to check)."""
+        if self.endpoint.embedded:
+            return []
+        where, prefix = self.endpoint.describe(), self.options.key_prefix
+        return [
+            lambda: verify_redis(
+                container.client(), where=where, prefix=prefix, fingerprint=wiring.fingerprint
+            )
+        ]
+
+    def describe(self, storage: str, database_url: str | None = None) -> str:
+        """What the command line prints and ``health()`` reports (no passwords)."""
+        endpoint = self.endpoint
+        return StoragePlan(
+            storage, endpoint.url, endpoint.cluster_nodes, endpoint.embedded, database_url
+        ).description
+
+    def open(self, wiring: Wiring, *, container: RedisStorage | None = None) -> OpenStorage:
+        """See :class:`StorageBuilder`; ``container`` is one from :meth:`container`, its
+        providers overridden (tests inject faults there)."""
+        container = container or self.container(wiring)
+        label = "fakeredis" if self.endpoint.embedded else "redis"
+        checks = self.checks(container, wiring)
+        description = self.describe(label)
+        return open_storage(
+            container,
+            wiring,
+            report=redis_health(label, container),
+            description=description,
+            checks=checks,
+        )
 
 
-def _close_near_cache(near_cache: NearCache[object] | None) -> None:
-    if near_cache is not None:
-        near_cache.close()
+def redis_health(label: str, container: Any) -> Callable[[], StorageHealth]:
+    """One PING per report, and the near cache's counters."""
 
+    def report() -> StorageHealth:
+        reachable = redis_reachable(container.client())
+        return StorageHealth(
+            storage=label,
+            healthy=reachable,
+            redis_reachable=reachable,
+            counters=near_cache_counters(container.near_cache()),
+        )
 
-def redis_endpoint_for(
-    storage: str,
-    redis_url: str | None,
-    redis_cluster_nodes: Sequence[tuple[str, int]] | None,
-) -> RedisEndpoint | None:
-    """The Redis endpoint ``bootstrap``'s arguments ask for, or ``None`` for another storage.
-
-    A URL or cluster nodes imply ``storage="redis"``; ``"fakeredis"`` is the embedded one.
-    """
-    if redis_url is not None and redis_cluster_nodes is not None:
-        raise InvalidInput("give either redis_url or redis_cluster_nodes, not both")
-    if redis_url is not None or redis_cluster_nodes is not None:
-        if storage not in ("memory", "redis"):  # "memory" is bootstrap's default
-            raise InvalidInput(f"a Redis URL or cluster does not go with storage={storage!r}")
-        if redis_url is not None:
-            return RedisEndpoint.server(redis_url)
-        return RedisEndpoint.cluster(list(redis_cluster_nodes or ()))
-    if storage == "redis":
-        raise InvalidInput("storage='redis' needs a redis_url or redis_cluster_nodes")
-    if storage == "fakeredis":
-        return RedisEndpoint.in_process()
-    return None
+    return report

@@ -15,13 +15,14 @@ from collections.abc import Callable, Sequence
 
 from attrs import evolve
 
-from platform_sessions.adapters.two_tier import StorageHealth
-from platform_sessions.domain.errors import PlatformSessionsError, StoreUnavailable
+from platform_sessions.application.storage_operations import RewarmProgress, StorageHealth, StorageOperations
+from platform_sessions.domain.errors import InvalidInput, PlatformSessionsError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 StoreCheck = Callable[[], None]
 HealthReport = Callable[[], StorageHealth]
+Rewarm = Callable[[RewarmProgress | None], int]
 
 
 def check_while_starting(checks: Sequence[StoreCheck], store: str) -> None:
@@ -33,17 +34,36 @@ def check_while_starting(checks: Sequence[StoreCheck], store: str) -> None:
             logger.warning("storage %s: could not be checked while starting: %s", store, error)
 
 
-def checked_health(report: HealthReport, checks: Sequence[StoreCheck], store: str) -> HealthReport:
-    """``report`` with ``store`` named and every failing check as a problem (then unhealthy)."""
+class CheckedOperations(StorageOperations):
+    """Every storage's operations: its own ``report`` with ``store`` named and every failing
+    check as a problem (then unhealthy), and ``rewarm`` where the storage has one."""
 
-    def checked() -> StorageHealth:
-        base = report()
+    def __init__(
+        self,
+        report: HealthReport,
+        *,
+        store: str,
+        checks: Sequence[StoreCheck] = (),
+        rewarm: Rewarm | None = None,
+    ) -> None:
+        self._report = report
+        self._store = store
+        self._checks = tuple(checks)
+        self._rewarm = rewarm
+
+    def health(self) -> StorageHealth:
+        base = self._report()
         problems = []
-        for check in checks:
+        for check in self._checks:
             try:
                 check()
             except PlatformSessionsError as error:
                 problems.append(f"{type(error).__name__}: {error}")
-        return evolve(base, healthy=base.healthy and not problems, store=store, problems=tuple(problems))
+        return evolve(
+            base, healthy=base.healthy and not problems, store=self._store, problems=tuple(problems)
+        )
 
-    return checked
+    def rewarm(self, progress: RewarmProgress | None = None) -> int:
+        if self._rewarm is None:
+            raise InvalidInput("rewarm needs the two-tier storage (Redis in front of the database)")
+        return self._rewarm(progress)

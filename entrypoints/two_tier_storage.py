@@ -1,8 +1,8 @@
-"""The two-tier storage as a dependency-injector container: Redis in front, the database behind.
+"""The two-tier storage: Redis in front, the database behind; see architecture.md, "Two tiers".
 
-It provides the names every storage container provides (``user_sessions``,
-``session_contexts``, ``platform_directory``, ``uow_factory``, ``event_publisher``), plus
-``health`` and ``rewarmer`` for the facade, and the client and engine for closing.
+Its container is the SQL storage's container and the Redis storage's container together (the
+cache reads through the SQL directory, the resolve trusts the rewarm's completeness markers),
+plus the pieces of the two tiers; it provides the names every storage container provides.
 """
 
 from __future__ import annotations
@@ -10,37 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
+from attrs import Factory, frozen
 from dependency_injector import containers, providers
-from sqlalchemy.engine import Engine
 
-from platform_sessions.adapters.redis import (
-    NearCache,
-    RedisClient,
-    RedisEndpoint,
-    RedisKeys,
-    RedisOptions,
-    RedisPlatformCache,
-    RedisPlatformDirectory,
-    RedisSessionContextQuery,
-    RedisUserSessionRepository,
-    close_event_publisher,
-    open_near_cache,
-    open_redis_client,
-)
 from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
-from platform_sessions.adapters.sqlalchemy import (
-    DEFAULT_TABLE_PREFIX,
-    SqlAlchemyPlatformDirectory,
-    SqlAlchemyUnitOfWork,
-    SqlEngineSettings,
-    create_sql_engine,
-    database_session_factory,
-    sql_tables,
-    upgrade_schema,
-)
-from platform_sessions.adapters.sqlalchemy.tables import checked_table_prefix
 from platform_sessions.adapters.two_tier import CircuitBreaker, TwoTierHealth, TwoTierSettings
 from platform_sessions.adapters.two_tier.change_recorder import ChangeRecorder
 from platform_sessions.adapters.two_tier.database import SessionDatabase
@@ -54,25 +29,32 @@ from platform_sessions.adapters.two_tier.redis_guard import RedisGuard
 from platform_sessions.adapters.two_tier.rewarm import Rewarmer
 from platform_sessions.adapters.two_tier.session_contexts import TwoTierSessionContextQuery
 from platform_sessions.adapters.two_tier.user_sessions import TwoTierUserSessionRepository
+from platform_sessions.application.storage_operations import RewarmProgress
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock
 from platform_sessions.domain.routing import RoutingKey
-from platform_sessions.entrypoints.redis_storage import redis_event_publisher
-
-if TYPE_CHECKING:
-    from platform_sessions.entrypoints.container import Container
+from platform_sessions.entrypoints.container import OpenStorage, Wiring, open_storage
+from platform_sessions.entrypoints.redis_storage import RedisStorage, RedisStorageBuilder
+from platform_sessions.entrypoints.sql_storage import SqlStorage, SqlStorageBuilder
 
 logger = logging.getLogger(__name__)
+
+# facade.rewarm() waits this long for a rewarm already under way (the relay's, or another process's).
+REWARM_WAIT_S = 60.0
 
 
 def _breaker(settings: TwoTierSettings, metrics: TwoTierMetrics) -> CircuitBreaker:
     return CircuitBreaker(settings.breaker, on_transition=metrics.breaker_moved)
 
 
-def _guard(breaker: CircuitBreaker, metrics: TwoTierMetrics, settings: TwoTierSettings) -> RedisGuard:
+def _guard(
+    breaker: CircuitBreaker, metrics: TwoTierMetrics, settings: TwoTierSettings, relay: OutboxRelay
+) -> RedisGuard:
     # Misses are not authoritative for a few relay ticks after the breaker closes.
-    return RedisGuard(breaker, metrics, grace_s=3 * settings.relay_interval_s, lease_s=settings.lease_s)
+    guard = RedisGuard(breaker, metrics, grace_s=3 * settings.relay_interval_s, lease_s=settings.lease_s)
+    guard.drain_before_closing(relay.drain)  # every half-open probe drains the outbox first
+    return guard
 
 
 def _now_of(clock: Clock) -> Callable[[], datetime]:
@@ -80,61 +62,55 @@ def _now_of(clock: Clock) -> Callable[[], datetime]:
 
 
 class TwoTierStorage(containers.DeclarativeContainer):
-    """Every piece of the two-tier storage; see architecture.md, "Two tiers"."""
+    """Every piece of the two-tier storage. The stores' own providers are reachable here under
+    the names the tools and tests use (``engine``, ``client``, ``near_cache``...); overriding
+    one overrides it for both tiers."""
 
     policy = providers.Dependency(instance_of=SessionPolicy)
     routing_key = providers.Dependency(instance_of=RoutingKey)
     clock = providers.Dependency(instance_of=Clock)  # type: ignore[type-abstract]
-    endpoint = providers.Dependency(instance_of=RedisEndpoint)
-    options = providers.Dependency(instance_of=RedisOptions, default=RedisOptions())
-    database_url = providers.Dependency(instance_of=str)
-    table_prefix = providers.Dependency(instance_of=str, default=DEFAULT_TABLE_PREFIX)
-    engine_settings = providers.Dependency(instance_of=SqlEngineSettings, default=SqlEngineSettings())
     settings = providers.Dependency(instance_of=TwoTierSettings, default=TwoTierSettings())
 
-    # the database
-    engine = providers.Singleton(create_sql_engine, database_url, engine_settings)
-    tables = providers.Singleton(sql_tables, table_prefix)
-    database_sessions = providers.Singleton(database_session_factory, engine)
-    sql_directory = providers.Singleton(
-        SqlAlchemyPlatformDirectory, database_sessions=database_sessions, tables=tables
+    sql = providers.Container(SqlStorage, policy=policy)
+    redis = providers.Container(
+        RedisStorage,
+        policy=policy,
+        routing_key=routing_key,
+        backing_directory=sql.platform_directory,
+        read_completeness=providers.Object(True),
     )
-    uow_factory = providers.Factory(SqlAlchemyUnitOfWork, database_sessions=database_sessions, tables=tables)
+
+    # the database
+    engine = sql.engine
+    tables = sql.tables
+    database_sessions = sql.database_sessions
+    sql_directory = sql.platform_directory
+    uow_factory = sql.uow_factory
     database = providers.Singleton(
         SessionDatabase, database_sessions=database_sessions, tables=tables, policy=policy
     )
 
     # Redis
-    client = providers.Singleton(open_redis_client, endpoint, options)
-    near_cache = providers.Singleton(open_near_cache, endpoint, options)
-    keys = providers.Singleton(RedisKeys, routing_key=routing_key, prefix=options.provided.key_prefix)
-    platform_cache = providers.Singleton(
-        RedisPlatformCache, client=client, keys=keys, ttl=options.provided.platform_cache_ttl
-    )
-    cached_directory = providers.Singleton(
-        RedisPlatformDirectory, cache=platform_cache, backing=sql_directory
-    )
-    redis_sessions = providers.Singleton(RedisUserSessionRepository, client=client, keys=keys, policy=policy)
-    redis_query = providers.Singleton(
-        RedisSessionContextQuery,
-        client=client,
-        keys=keys,
-        policy=policy,
-        cache=platform_cache,
-        directory=cached_directory,
-        read_completeness=True,
-        near_cache=near_cache,
-    )
+    client = redis.client
+    near_cache = redis.near_cache
+    keys = redis.keys
+    platform_cache = redis.platform_cache
+    cached_directory = redis.platform_directory
+    redis_sessions = redis.user_sessions
+    redis_query = redis.session_contexts
+    event_publisher = redis.event_publisher
     mirror = providers.Singleton(RedisSessionMirror, client=client, keys=keys, policy=policy)
-    event_publisher = providers.Singleton(redis_event_publisher, endpoint, client, keys, options)
 
     # the two tiers together
     now = providers.Singleton(_now_of, clock)
     metrics = providers.Singleton(TwoTierMetrics)
-    breaker = providers.Singleton(_breaker, settings, metrics)
-    guard = providers.Singleton(_guard, breaker, metrics, settings)
     lag = providers.Singleton(DatabaseLag.of, policy, settings.provided.database_touch_interval)
     writer = providers.Singleton(MirrorWriter, mirror=mirror, cache=platform_cache)
+    relay = providers.Singleton(
+        OutboxRelay, database=database, writer=writer, metrics=metrics, lag=lag, now=now
+    )
+    breaker = providers.Singleton(_breaker, settings, metrics)
+    guard = providers.Singleton(_guard, breaker, metrics, settings, relay)
     recorder = providers.Singleton(
         ChangeRecorder, database=database, writer=writer, mirror=mirror, guard=guard, metrics=metrics
     )
@@ -168,9 +144,6 @@ class TwoTierStorage(containers.DeclarativeContainer):
         guard=guard,
         now=now,
     )
-    relay = providers.Singleton(
-        OutboxRelay, database=database, writer=writer, metrics=metrics, lag=lag, now=now
-    )
     rewarmer = providers.Singleton(
         Rewarmer,
         database=database,
@@ -202,47 +175,58 @@ class TwoTierStorage(containers.DeclarativeContainer):
     )
 
 
-def plug_two_tier_storage(
-    container: Container,
-    *,
-    endpoint: RedisEndpoint,
-    database_url: str,
-    options: RedisOptions | None = None,
-    table_prefix: str = DEFAULT_TABLE_PREFIX,
-    engine_settings: SqlEngineSettings | None = None,
-    migrate: bool | None = None,
-    settings: TwoTierSettings | None = None,
-    customize: Callable[[TwoTierStorage], None] | None = None,
-) -> TwoTierStorage:
-    """Plug a :class:`TwoTierStorage` into ``container``, migrate if asked (by default a
-    SQLite file only, as for the SQL storage), wire the half-open probe to drain the outbox,
-    and return it (:func:`start_relay` starts the relay thread). ``customize`` may override
-    providers before anything is built (tests inject faults there). Release it with
-    :func:`close_two_tier_storage`."""
-    storage = TwoTierStorage(
-        policy=container.policy,
-        routing_key=container.routing_key,
-        clock=container.clock,
-        endpoint=endpoint,
-        options=options or RedisOptions(),
-        database_url=database_url,
-        table_prefix=checked_table_prefix(table_prefix),
-        engine_settings=engine_settings or SqlEngineSettings(),
-        settings=settings or TwoTierSettings(),
-    )
-    if customize is not None:
-        customize(storage)
-    engine: Engine = storage.engine()
-    try:
-        if migrate or (migrate is None and engine.dialect.name == "sqlite"):
-            upgrade_schema(engine, table_prefix=table_prefix)
-    except BaseException:
-        engine.dispose()
-        raise
-    container.storage.override(storage)
-    relay: OutboxRelay = storage.relay()
-    storage.guard().drain_before_closing(relay.drain)
-    return storage
+@frozen(kw_only=True)
+class TwoTierStorageBuilder:
+    """Opens a :class:`TwoTierStorage` on the stores of ``redis`` and ``sql`` (their builders'
+    configuration and checks, the database's first: it is the record, and its fingerprint
+    outlives a Redis restart), then starts the relay thread if ``settings`` say so.
+
+    With fakeredis in this process, no other process may share a SQLite file (exclusive lock).
+    """
+
+    redis: RedisStorageBuilder
+    sql: SqlStorageBuilder
+    settings: TwoTierSettings = Factory(TwoTierSettings)
+
+    def container(self, wiring: Wiring) -> TwoTierStorage:
+        """The container, nothing built yet; override its providers before :meth:`open`."""
+        container = TwoTierStorage(
+            policy=wiring.policy, routing_key=wiring.routing_key, clock=wiring.clock, settings=self.settings
+        )
+        self.sql.configure(container.sql, exclusive_file=self.redis.endpoint.embedded)
+        self.redis.configure(container.redis)
+        return container
+
+    def open(self, wiring: Wiring, *, container: TwoTierStorage | None = None) -> OpenStorage:
+        storage = container or self.container(wiring)
+        checks = [self.sql.check(storage.sql, wiring), *self.redis.checks(storage.redis, wiring)]
+        description = self.redis.describe("two-tier", self.sql.database_url)
+        stop_relay: list[Callable[[], None]] = []
+
+        def close() -> None:
+            for stop in stop_relay:
+                stop()  # the relay first: it writes to both stores
+            close_two_tier_storage(storage)
+
+        def rewarm(progress: RewarmProgress | None) -> int:
+            rewarmer: Rewarmer = storage.rewarmer()
+            return rewarmer.rewarm(progress, wait_s=REWARM_WAIT_S)
+
+        opened = open_storage(
+            storage,
+            wiring,
+            report=lambda: storage.health().report(),
+            description=description,
+            checks=checks,
+            rewarm=rewarm,
+            close=close,
+        )
+        try:
+            stop_relay.append(start_relay(storage))
+        except BaseException:
+            opened.close()
+            raise
+        return opened
 
 
 def start_relay(storage: TwoTierStorage) -> Callable[[], None]:
@@ -257,19 +241,15 @@ def start_relay(storage: TwoTierStorage) -> Callable[[], None]:
 
 
 def close_two_tier_storage(storage: TwoTierStorage) -> None:
-    """Deliver queued events, delete the outbox rows already applied to Redis, close the Redis
-    client, dispose of the engine."""
-    close_event_publisher(storage.event_publisher())
-    database: SessionDatabase = storage.database()
-    try:
-        database.flush_pending_clears()
-    except StoreUnavailable as error:
-        # Harmless: another process's relay applies them again (idempotent) and deletes them.
-        logger.warning("could not clear applied outbox rows while closing: %s", error)
-    near_cache: NearCache[object] | None = storage.near_cache()
-    if near_cache is not None:
-        near_cache.close()
-    client: RedisClient = storage.client()
-    client.close()
-    engine: Engine = storage.engine()
-    engine.dispose()
+    """Delete the outbox rows already applied to Redis, then release the stores' resources
+    (the event publisher delivers what is queued before the Redis client closes; the engine,
+    then the SQLite file's lock)."""
+    engine: Any = storage.engine  # the SQL container's Resource
+    if engine.initialized:  # else nothing was written (opening failed before the engine)
+        database: SessionDatabase = storage.database()
+        try:
+            database.flush_pending_clears()
+        except StoreUnavailable as error:
+            # Harmless: another process's relay applies them again (idempotent) and deletes them.
+            logger.warning("could not clear applied outbox rows while closing: %s", error)
+    storage.shutdown_resources()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel
 
 from platform_sessions.domain.context import SessionContext
@@ -38,6 +38,10 @@ class Login(BaseModel):
 
 class Switch(BaseModel):
     platform_id: str
+
+
+class Item(BaseModel):
+    name: str
 
 
 def create_app(sessions: PlatformSessions | None = None, settings: WebSettings | None = None) -> FastAPI:
@@ -78,6 +82,17 @@ def create_app(sessions: PlatformSessions | None = None, settings: WebSettings |
     @app.post("/logout")
     def logout(handle: Handle) -> dict[str, object]:
         return {"ended": handle.end()}  # the middleware clears the cookie
+
+    # request.session is the session's data, as with Starlette's SessionMiddleware, but kept in
+    # the store and written back per changed key when the response starts.
+    @app.post("/cart")
+    def add_to_cart(item: Item, request: Request) -> dict[str, object]:
+        request.session["cart"] = [*request.session.get("cart", []), item.name]
+        return {"cart": request.session["cart"]}
+
+    @app.get("/cart")
+    def cart(request: Request) -> dict[str, object]:
+        return {"cart": request.session.get("cart", [])}
 
     @app.post("/webhook")
     @csrf_exempt  # called by another server, which has no CSRF token

@@ -10,7 +10,7 @@ In production keep the default ``WebSettings()``: a Secure ``__Host-`` cookie, s
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, flash, get_flashed_messages, request, session
 
 from platform_sessions.domain.errors import PlatformInactive, PlatformNotFound
 from platform_sessions.entrypoints import PlatformSessions, bootstrap
@@ -60,6 +60,17 @@ def create_app(sessions: PlatformSessions | None = None, settings: WebSettings |
     @app.post("/logout")
     def logout() -> dict[str, object]:
         return {"ended": platform_sessions.handle.end()}  # the middleware clears the cookie
+
+    # flask.session is the session's data, kept in the store: only changed keys are written.
+    @app.post("/preferences")
+    def set_theme() -> dict[str, object]:
+        session["theme"] = request.form["theme"]  # a visitor's first write starts their session
+        flash("Preferences saved.")  # shown once, by the next page that reads the messages
+        return {"theme": session["theme"]}
+
+    @app.get("/page")
+    def page() -> dict[str, object]:
+        return {"theme": session.get("theme", "light"), "messages": get_flashed_messages()}
 
     @app.post("/webhook")
     @platform_sessions.csrf_exempt  # called by another server, which has no CSRF token

@@ -8,11 +8,15 @@ from typing import Any
 
 import attrs
 
+from platform_sessions.adapters.system_clock import SystemClock
 from platform_sessions.domain.client import ClientInfo
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
+from platform_sessions.domain.ports import Clock
 from platform_sessions.domain.routing import RoutingKey, issue_anonymous_token, issue_token
 from platform_sessions.domain.session import UserSession
+from platform_sessions.entrypoints.container import OpenStorage, Wiring
+from platform_sessions.entrypoints.facade import PlatformSessions
 
 ROUTING_KEY = RoutingKey(b"test-routing-key-0123456789abcdef")
 _counter = itertools.count(1)
@@ -63,3 +67,13 @@ def an_anonymous_session(*, now: datetime, policy: SessionPolicy, **overrides: A
     }
     fields.update(overrides)
     return UserSession.start_anonymous(**fields)
+
+
+def a_wiring(*, policy: SessionPolicy, clock: Clock | None = None) -> Wiring:
+    """What ``bootstrap`` hands a storage builder, with the tests' routing key."""
+    return Wiring(policy=policy, routing_key=ROUTING_KEY, clock=clock or SystemClock())
+
+
+def sessions_on(storage: OpenStorage, *, policy: SessionPolicy) -> PlatformSessions:
+    """The facade on an opened storage, as ``bootstrap`` builds it."""
+    return PlatformSessions(storage, policy=policy, routing_key=ROUTING_KEY)

@@ -2,6 +2,7 @@
 
     <prefix>{<tag>}:s:<digest hex>   a session (hash)
     <prefix>{<tag>}:u:<user label>   the user's index (sorted set: digest hex -> absolute deadline)
+    <prefix>{<tag>}:a:<session id>   an anonymous session's own index, once rotated (the same shape)
     <prefix>{<tag>}:p                the platform cache of the tag (hash, fields per user label)
     <prefix>{<tag>}:e:<user label>   the user's event channel (sharded pub/sub)
     <prefix>{<tag>}:t:<digest hex>   a tombstone: that token's session ended (two-tier storage)
@@ -20,7 +21,7 @@ import re
 from attrs import frozen
 
 from platform_sessions.adapters.redis.client import DEFAULT_KEY_PREFIX
-from platform_sessions.domain.ids import UserId
+from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.routing import RoutingKey
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
@@ -53,6 +54,11 @@ class RedisKeys:
     def index(self, tag: RoutingTag, label: str) -> str:
         """The sorted set of a user's sessions (members: digest hex; scores: absolute deadline)."""
         return f"{self.prefix}{{{tag.value}}}:u:{label}"
+
+    def anonymous_index(self, tag: RoutingTag, session_id: SessionId) -> str:
+        """The index of one anonymous session (in no user's): the digest it is under now, so a
+        delete by id finds it after a rotation, as a user's index does for a user's sessions."""
+        return f"{self.prefix}{{{tag.value}}}:a:{session_id}"
 
     def index_for(self, user_id: UserId) -> str:
         """:meth:`index` of ``user_id``, computed from the user id."""

@@ -42,6 +42,8 @@ _USES: dict[str, tuple[Library, ...]] = {
     "put_session": (Library.SESSION, Library.MIRROR),
     "forget_sessions": (Library.SESSION, Library.MIRROR),
     "rotate_mirror": (Library.SESSION, Library.MIRROR),
+    "write_session_data": (Library.SESSION,),
+    "mirror_session_data": (Library.SESSION,),
 }
 
 

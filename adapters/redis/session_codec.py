@@ -4,6 +4,13 @@ Field-level storage lets an update write only what changed (a switch writes the 
 the version, nothing else), so two requests changing different things never overwrite each
 other. The token is not stored at all: the key holds its SHA-256, and nothing else does.
 The field names are the Lua scripts' too (``lib_session.lua`` checks the required ones).
+
+The application's data is one field per key (``d:`` + the key: no field of the session's own
+has a colon, so the two never collide), each value its canonical JSON text, so a data write
+sets and deletes only the keys it changed. ``data_bytes`` keeps the data's size (as
+``domain.session_data`` measures it), which the write script checks the limit against without
+reading the other keys (see ``lua/write_session_data.lua``). An anonymous session
+has neither ``user_id`` nor ``user_label``.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ import attrs
 from platform_sessions.adapters.redis.epoch import from_micros, to_micros
 from platform_sessions.adapters.redis.errors import CorruptPayload
 from platform_sessions.adapters.redis.replies import pairs
-from platform_sessions.domain.attributes import encode_attributes
+from platform_sessions.domain.attributes import JsonValue, canonical_json, encode_attributes
 from platform_sessions.domain.client import ClientInfo
+from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.session import SessionChanges, Unchanged, UserSession
+from platform_sessions.domain.session_data import data_size, decode_value
 from platform_sessions.domain.token import RoutingTag, TokenDigest
 
 SCHEMA_VERSION = "1"
@@ -39,15 +48,17 @@ CSRF_TOKEN = "csrf_token"
 USER_AGENT = "user_agent"
 IP_ADDRESS = "ip_address"
 ATTRIBUTES = "attributes"
+PERSISTENT_COOKIE = "persistent_cookie"  # "0" for a browser-session cookie; absent reads as "1"
+DATA_BYTES = "data_bytes"  # the data's running size; absent reads as 0
+DATA_PREFIX = "d:"  # + a data key: that key's value
 
 
-def encode_session(session: UserSession, user_label: str) -> dict[str, str]:
-    """Every field of a new session, as the create script writes them."""
+def encode_session(session: UserSession, user_label: str | None) -> dict[str, str]:
+    """Every field of a new session, as the create script writes them (``user_label`` is
+    ``None`` for an anonymous session)."""
     fields = {
         SCHEMA: SCHEMA_VERSION,
         SESSION_ID: session.session_id,
-        USER_ID: session.logged_in_user_id,
-        USER_LABEL: user_label,
         CREATED_AT: str(to_micros(session.created_at)),
         LAST_SEEN_AT: str(to_micros(session.last_seen_at)),
         ABSOLUTE_EXPIRES_AT: str(to_micros(session.absolute_expires_at)),
@@ -57,8 +68,19 @@ def encode_session(session: UserSession, user_label: str) -> dict[str, str]:
         IP_ADDRESS: session.client.ip_address,
         ATTRIBUTES: encode_attributes(dict(session.attributes)),  # a read-only view to JSON
     }
+    if session.user_id is not None and user_label is not None:
+        fields[USER_ID] = session.user_id
+        fields[USER_LABEL] = user_label
     if session.active_platform_id is not None:
         fields[ACTIVE_PLATFORM_ID] = session.active_platform_id
+    # Defaults are left out (an absent field reads as its default): a session without data,
+    # the common case, keeps the hash it had before data existed.
+    if not session.persistent_cookie:
+        fields[PERSISTENT_COOKIE] = "0"
+    if session.data:
+        fields[DATA_BYTES] = str(data_size(session.data))
+        for key, value in session.data.items():
+            fields[DATA_PREFIX + key] = canonical_json(value)
     return fields
 
 
@@ -107,11 +129,16 @@ def handed_out(session: UserSession) -> UserSession:
     """``session`` as one caller may have it, when others share the same remembered one.
 
     Nested lists and maps could be changed in place by the application: each caller gets its
-    own copy of them, so nothing leaks into the next request. Flat attributes need no copy.
+    own copy of them, so nothing leaks into the next request. Flat attributes and data need
+    no copy.
     """
-    if _flat(session.attributes):
+    if _flat(session.attributes) and _flat(session.data):
         return session
-    return attrs.evolve(session, attributes=copy.deepcopy(dict(session.attributes)))
+    return attrs.evolve(
+        session,
+        attributes=copy.deepcopy(dict(session.attributes)),
+        data=copy.deepcopy(dict(session.data)),
+    )
 
 
 # A memo is safe because decoding is a pure function of the reply and the digest (the digest
@@ -140,10 +167,13 @@ def _from_fields(fields: Mapping[str, str], digest: TokenDigest) -> UserSession:
     try:
         if fields.get(SCHEMA) != SCHEMA_VERSION:
             raise CorruptPayload(f"schema version {fields.get(SCHEMA)!r}, expected {SCHEMA_VERSION!r}")
+        size = fields.get(DATA_BYTES, "0")
+        if not (size.isascii() and size.isdigit()):  # as the scripts judge it (lib_session.lua)
+            raise CorruptPayload("the data's size is not a number")
         return UserSession(
             session_id=_required(fields, SESSION_ID),
             token_digest=digest,
-            user_id=_required(fields, USER_ID),
+            user_id=_user_id(fields),
             active_platform_id=fields.get(ACTIVE_PLATFORM_ID) or None,
             created_at=from_micros(int(fields[CREATED_AT])),
             last_seen_at=from_micros(int(fields[LAST_SEEN_AT])),
@@ -152,6 +182,8 @@ def _from_fields(fields: Mapping[str, str], digest: TokenDigest) -> UserSession:
             csrf_token=_required(fields, CSRF_TOKEN),
             client=ClientInfo(user_agent=fields.get(USER_AGENT, ""), ip_address=fields.get(IP_ADDRESS, "")),
             attributes=_attributes(fields[ATTRIBUTES]),
+            persistent_cookie=fields.get(PERSISTENT_COOKIE, "1") != "0",
+            data=_data(fields),
         )
     except CorruptPayload:
         raise
@@ -164,6 +196,21 @@ def _required(fields: Mapping[str, str], name: str) -> str:
     if not value:
         raise CorruptPayload(f"field {name!r} is empty")
     return value
+
+
+def _user_id(fields: Mapping[str, str]) -> UserId | None:
+    if USER_ID not in fields and USER_LABEL not in fields:
+        return None  # an anonymous session
+    return UserId(_required(fields, USER_ID))
+
+
+def _data(fields: Mapping[str, str]) -> dict[str, JsonValue]:
+    # Every decoded value is a new object: nothing is shared with another decode's result.
+    return {
+        name[len(DATA_PREFIX) :]: decode_value(value)
+        for name, value in fields.items()
+        if name.startswith(DATA_PREFIX)
+    }
 
 
 def _attributes(encoded: str) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class RedisSessionContextQuery(SessionContextQuery):
         self._directory = directory
         self._touch_interval_us = duration_micros(policy.touch_interval)
         self._idle_us = duration_micros(policy.idle_timeout)
+        self._anonymous_idle_us = duration_micros(policy.anonymous_idle_timeout)
         self._resolve = register(client, "resolve_session")
 
     def load(
@@ -144,7 +145,13 @@ class RedisSessionContextQuery(SessionContextQuery):
         try:
             reply = self._resolve(
                 keys=keys,
-                args=[to_micros(now), self._touch_interval_us, self._idle_us, requested_platform_id or ""],
+                args=[
+                    to_micros(now),
+                    self._touch_interval_us,
+                    self._idle_us,
+                    requested_platform_id or "",
+                    self._anonymous_idle_us,
+                ],
             )
         except REDIS_FAILURES as error:  # inline, not a context manager: this is every request
             raise unavailable("resolving a session", error) from error
@@ -161,7 +168,10 @@ class RedisSessionContextQuery(SessionContextQuery):
     def _snapshot(
         self, session: UserSession, reply: Any, digest: TokenDigest, requested_platform_id: PlatformId | None
     ) -> tuple[SessionSnapshot, bool]:
-        lookup = self._cache.parse(reply[2], session.logged_in_user_id, digest.routing_tag)
+        if session.user_id is None:
+            # An anonymous session has no platforms; all it was read from is its own key.
+            return SessionSnapshot(session=session), True
+        lookup = self._cache.parse(reply[2], session.user_id, digest.routing_tag)
         # Only what came from the platform cache key may be remembered: a refill's records
         # were read from the backing directory, which no invalidation report covers.
         from_cache = lookup.hit

@@ -20,11 +20,12 @@ from platform_sessions.adapters.redis.errors import redis_unavailable_as_store_e
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.adapters.redis.replies import text
 from platform_sessions.adapters.redis.scripts import register
-from platform_sessions.adapters.redis.session_codec import encode_session
+from platform_sessions.adapters.redis.session_codec import DATA_PREFIX, encode_session
 from platform_sessions.adapters.redis.slot_markers import slot_tag_for, slot_tags
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session_data import SessionDataChanges, data_size
 from platform_sessions.domain.token import TokenDigest
 
 # Markers are written in pipelined batches of this many SETs.
@@ -57,9 +58,11 @@ class RedisSessionMirror:
         self._client = client
         self._keys = keys
         self._idle_us = duration_micros(policy.idle_timeout)
+        self._anonymous_idle_us = duration_micros(policy.anonymous_idle_timeout)
         self._put = register(client, "put_session")
         self._forget = register(client, "forget_sessions")
         self._rotate = register(client, "rotate_mirror")
+        self._put_data = register(client, "mirror_session_data")
 
     def put(self, session: UserSession, now: datetime) -> PutOutcome:
         """Mirror ``session`` unless a tombstone or a newer version says otherwise."""
@@ -68,18 +71,32 @@ class RedisSessionMirror:
             reply = self._put(
                 keys=[
                     self._keys.session(digest),
-                    self._index(session.logged_in_user_id),
+                    *self._index(session.user_id),
                     self._keys.tombstone(digest),
                 ],
-                args=[to_micros(now), self._idle_us, digest.hex, *self._fields(session)],
+                args=[to_micros(now), self._idle_for(session), digest.hex, *self._fields(session)],
             )
         return _outcome(reply)
 
-    def forget(self, user_id: UserId, ended: Sequence[EndedSession], now: datetime) -> None:
+    def put_data(self, session: UserSession, changes: SessionDataChanges, now: datetime) -> PutOutcome:
+        """Mirror a committed data write (``session`` as committed, ``changes`` what it wrote)
+        with only the keys it changed; if Redis lacks the version before it (a mirror write
+        missed, or the session is not there), put the whole session instead."""
+        digest = session.token_digest
+        args: list[Any] = [session.session_id, session.version, data_size(session.data), len(changes.set)]
+        for key, encoded in changes.encoded.items():
+            args.extend((DATA_PREFIX + key, encoded))
+        args.extend(DATA_PREFIX + key for key in changes.delete)
+        with redis_unavailable_as_store_error("mirroring a session's data"):
+            reply = self._put_data(keys=[self._keys.session(digest), self._keys.tombstone(digest)], args=args)
+        outcome = _outcome(reply)
+        return self.put(session, now) if outcome.status == "stale" else outcome
+
+    def forget(self, user_id: UserId | None, ended: Sequence[EndedSession], now: datetime) -> None:
         """Remove ``user_id``'s ended sessions and leave a tombstone for each."""
         if not ended:
             return
-        keys = [self._index(user_id)]
+        keys = self._index(user_id)
         args: list[Any] = []
         for item in ended:
             keys.extend((self._keys.session(item.digest), self._keys.tombstone(item.digest)))
@@ -97,11 +114,11 @@ class RedisSessionMirror:
                     self._keys.tombstone(old.digest),
                     self._keys.session(new),
                     self._keys.tombstone(new),
-                    self._index(session.logged_in_user_id),
+                    *self._index(session.user_id),
                 ],
                 args=[
                     to_micros(now),
-                    self._idle_us,
+                    self._idle_for(session),
                     old.digest.hex,
                     ttl_millis(old.absolute_expires_at, now),
                     new.hex,
@@ -150,12 +167,17 @@ class RedisSessionMirror:
             if text(self._client.get(key) or b"") == token:
                 self._client.delete(key)
 
-    def _index(self, user_id: UserId) -> str:
-        return self._keys.index_for(user_id)
+    def _index(self, user_id: UserId | None) -> list[str]:
+        # The scripts take the index as an optional key: an anonymous session is in none.
+        return [] if user_id is None else [self._keys.index_for(user_id)]
+
+    def _idle_for(self, session: UserSession) -> int:
+        return self._anonymous_idle_us if session.user_id is None else self._idle_us
 
     def _fields(self, session: UserSession) -> list[str]:
         flat: list[str] = []
-        for name, value in encode_session(session, self._keys.label_for(session.logged_in_user_id)).items():
+        label = None if session.user_id is None else self._keys.label_for(session.user_id)
+        for name, value in encode_session(session, label).items():
             flat.extend((name, value))
         return flat
 

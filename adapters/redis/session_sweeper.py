@@ -28,6 +28,7 @@ class SessionSweeper:
         self._client = client
         self._keys = keys
         self._idle_us = duration_micros(policy.idle_timeout)
+        self._anonymous_idle_us = duration_micros(policy.anonymous_idle_timeout)
         self._purge = register(client, "purge_session")
 
     def purge(self, now: datetime, batch_size: int) -> int:
@@ -54,19 +55,30 @@ class SessionSweeper:
         now_us, purged = to_micros(now), 0
         for key, reply in zip(keys, pipeline.execute(raise_on_error=False), strict=True):
             candidate = self._expired_candidate(key, reply, now_us)
-            if candidate is not None:
-                tag, member, label = candidate
+            if candidate is None:
+                continue
+            tag, member, label = candidate
+            if label is None:  # an anonymous session, in no index
+                args: list[int | str] = [now_us, self._anonymous_idle_us, member, ""]
+                purged += int(self._purge(keys=[key], args=args))
+            else:
                 index_key = self._keys.index(tag, label)
                 purged += int(self._purge(keys=[key, index_key], args=[now_us, self._idle_us, member, label]))
         return purged
 
-    def _expired_candidate(self, key: str, reply: Any, now_us: int) -> tuple[RoutingTag, str, str] | None:
+    def _expired_candidate(
+        self, key: str, reply: Any, now_us: int
+    ) -> tuple[RoutingTag, str, str | None] | None:
         parsed = self._keys.parse_session(key)
         if parsed is None or isinstance(reply, Exception):
             return None  # not one of our session keys, or not a hash
         try:
-            label, last_seen, absolute = (text(value) for value in reply)
-            deadline = min(int(last_seen) + self._idle_us, int(absolute))
+            raw_label, *times = reply
+            # No label: an anonymous session (the script checks it has no user id either).
+            label = None if raw_label is None else text(raw_label)
+            last_seen, absolute = (text(value) for value in times)
+            idle_us = self._idle_us if label is not None else self._anonymous_idle_us
+            deadline = min(int(last_seen) + idle_us, int(absolute))
         except (CorruptPayload, TypeError, ValueError):
             return None  # not a session this code can judge; the script would refuse it too
         if now_us < deadline:

@@ -19,9 +19,20 @@ from platform_sessions.adapters.redis.errors import (
 from platform_sessions.adapters.redis.keys import RedisKeys
 from platform_sessions.adapters.redis.replies import text
 from platform_sessions.adapters.redis.scripts import register
-from platform_sessions.adapters.redis.session_codec import decode_session, encode_changes, encode_session
+from platform_sessions.adapters.redis.session_codec import (
+    DATA_PREFIX,
+    decode_session,
+    encode_changes,
+    encode_session,
+)
 from platform_sessions.adapters.redis.session_sweeper import SessionSweeper
-from platform_sessions.domain.errors import ConcurrentUpdate, InvalidInput, SessionNotFound, StoreUnavailable
+from platform_sessions.domain.errors import (
+    ConcurrentUpdate,
+    InvalidInput,
+    SessionDataTooLarge,
+    SessionNotFound,
+    StoreUnavailable,
+)
 from platform_sessions.domain.ids import SessionId, UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWork, UserSessionRepository
@@ -50,6 +61,7 @@ class RedisUserSessionRepository(UserSessionRepository):
         self._keys = keys
         self._policy = policy
         self._idle_us = duration_micros(policy.idle_timeout)
+        self._anonymous_idle_us = duration_micros(policy.anonymous_idle_timeout)
         self._create = register(client, "create_session")
         self._update = register(client, "update_session")
         self._rotate = register(client, "rotate_session")
@@ -57,11 +69,14 @@ class RedisUserSessionRepository(UserSessionRepository):
         self._delete = register(client, "delete_session")
         self._delete_all = register(client, "delete_user_sessions")
         self._prune = register(client, "prune_index")
+        self._write_data = register(client, "write_session_data")
         self._sweeper = SessionSweeper(client, keys, policy)
 
     # create and read
 
     def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
+        if session.user_id is None:
+            return self._create_anonymous(session)
         digest = session.token_digest
         tag, label = digest.routing_tag, self._keys.label_for(session.logged_in_user_id)
         now = session.last_seen_at
@@ -92,6 +107,27 @@ class RedisUserSessionRepository(UserSessionRepository):
                 return self._decode_entries(reply[1], tag)
             declared = [text(member) for member in reply[1]]
         raise ConcurrentUpdate(f"the user's sessions kept changing under {DECLARE_ATTEMPTS} attempts")
+
+    def _create_anonymous(self, session: UserSession) -> Sequence[UserSession]:
+        """The create script with the session's key alone: in no index, under no limit."""
+        now = session.last_seen_at
+        args: list[Any] = [
+            to_micros(now),
+            self._anonymous_idle_us,
+            0,
+            session.token_digest.hex,
+            to_micros(session.absolute_expires_at),
+            ttl_millis(session.expires_at(self._policy), now),
+            ttl_millis(session.absolute_expires_at, now),
+            0,
+        ]
+        for name, value in encode_session(session, None).items():
+            args.extend((name, value))
+        with redis_unavailable_as_store_error("creating a session"):
+            reply = self._create(keys=[self._keys.session(session.token_digest)], args=args)
+        if text(reply[0]) == "exists":
+            raise ConcurrentUpdate("a session with this token already exists")
+        return []
 
     def get(self, digest: TokenDigest, *, within: UnitOfWork | None = None) -> UserSession | None:
         """``within`` changes nothing: every write here is at once, so every read is the record."""
@@ -153,8 +189,29 @@ class RedisUserSessionRepository(UserSessionRepository):
         expected_version: int | None = None,
         within: UnitOfWork | None = None,
     ) -> UserSession:
-        """Not yet: a stub (issue 15) that the redis helper replaces."""
-        raise NotImplementedError("write_data is not implemented for this storage yet")
+        """One script, at once, writing only the keys changed (``within`` is not joined, as in
+        :meth:`update`); its cost is bounded by those keys, not by the session's data."""
+        args: list[Any] = [
+            session.session_id,
+            "" if expected_version is None else expected_version,
+            max_bytes,
+            len(changes.set),
+        ]
+        for key, encoded in changes.encoded.items():
+            args.extend((DATA_PREFIX + key, encoded, len(key.encode("utf-8"))))
+        for key in changes.delete:
+            args.extend((DATA_PREFIX + key, len(key.encode("utf-8"))))
+        with redis_unavailable_as_store_error("writing a session's data"):
+            reply = self._write_data(keys=[self._keys.session(session.token_digest)], args=args)
+        if text(reply[0]) == "too_large":
+            raise SessionDataTooLarge(
+                f"the session's data would be {text(reply[1])} bytes once encoded, more than {max_bytes}"
+            )
+        if text(reply[0]) == "conflict":
+            raise ConcurrentUpdate(
+                f"the session is at version {text(reply[1])}, not {expected_version} as expected"
+            )
+        return self._versioned_result(reply, session.token_digest, session)
 
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         old = session.token_digest
@@ -162,19 +219,21 @@ class RedisUserSessionRepository(UserSessionRepository):
             # The new key must share the old one's slot; a different tag means the routing key
             # changed since the session started, which it must never do.
             raise InvalidInput("a rotated token must keep the routing tag of the session's user")
-        index_key = self._keys.index(old.routing_tag, self._keys.label_for(session.logged_in_user_id))
+        args: list[Any] = [
+            session.session_id,
+            session.version,
+            session.version + 1,
+            old.hex,
+            new_digest.hex,
+            new_csrf_token,
+        ]
+        if session.user_id is None:
+            # Its own index lives until the session's absolute deadline (from the time it was
+            # last seen, about now: a little longer at worst, which costs nothing).
+            args.append(ttl_millis(session.absolute_expires_at, session.last_seen_at))
+        keys = [self._keys.session(old), self._keys.session(new_digest), self._index_of(session)]
         with redis_unavailable_as_store_error("rotating a session"):
-            reply = self._rotate(
-                keys=[self._keys.session(old), self._keys.session(new_digest), index_key],
-                args=[
-                    session.session_id,
-                    session.version,
-                    session.version + 1,
-                    old.hex,
-                    new_digest.hex,
-                    new_csrf_token,
-                ],
-            )
+            reply = self._rotate(keys=keys, args=args)
         if text(reply[0]) == "taken":
             raise ConcurrentUpdate("a session with the new token already exists")
         return self._versioned_result(reply, new_digest, session)
@@ -197,16 +256,19 @@ class RedisUserSessionRepository(UserSessionRepository):
     def touch(self, session: UserSession, seen_at: datetime) -> UserSession | None:
         key = self._keys.session(session.token_digest)
         with redis_unavailable_as_store_error("touching a session"):
-            raw = self._touch(keys=[key], args=[session.session_id, to_micros(seen_at), self._idle_us])
+            raw = self._touch(
+                keys=[key], args=[session.session_id, to_micros(seen_at), self._idle_for(session)]
+            )
         return self._decode_or_none(raw, session.token_digest, key) if raw else None
 
     def delete(self, session: UserSession) -> bool:
         """By the session's id: one script under the token the caller knows; if a rotation
-        moved the session since, the script asks for the user's index members and runs once
-        more declaring their hashes (as :meth:`delete_all_for_user` does)."""
+        moved the session since, the script asks for the user's index members (an anonymous
+        session's own index) and runs once more declaring their hashes (as
+        :meth:`delete_all_for_user` does)."""
         digest = session.token_digest
         tag = digest.routing_tag
-        index_key = self._keys.index(tag, self._keys.label_for(session.logged_in_user_id))
+        index_key = self._index_of(session)
         declared: list[str] = []
         for _ in range(DECLARE_ATTEMPTS):
             with redis_unavailable_as_store_error("deleting a session"):
@@ -296,6 +358,16 @@ class RedisUserSessionRepository(UserSessionRepository):
             if session is not None:
                 sessions.append(session)
         return sessions
+
+    def _index_of(self, session: UserSession) -> str:
+        """The index naming the session's current digest: its user's, or its own if anonymous."""
+        tag = session.token_digest.routing_tag
+        if session.user_id is None:
+            return self._keys.anonymous_index(tag, session.session_id)
+        return self._keys.index(tag, self._keys.label_for(session.user_id))
+
+    def _idle_for(self, session: UserSession) -> int:
+        return self._anonymous_idle_us if session.user_id is None else self._idle_us
 
     def _decode_or_none(self, raw: Any, digest: TokenDigest, key: str) -> UserSession | None:
         try:

@@ -31,13 +31,15 @@ class OutboxEntry:
     """One row: what to bring in line, and how long a tombstone for its digest must last."""
 
     kind: OutboxKind
-    user_id: UserId
+    user_id: UserId | None  # None: the session is anonymous (a platform cache always has a user)
     token_digest: TokenDigest | None = None
     absolute_expires_at: datetime | None = None
     entry_id: int | None = None
 
     @classmethod
-    def for_session(cls, user_id: UserId, digest: TokenDigest, absolute_expires_at: datetime) -> OutboxEntry:
+    def for_session(
+        cls, user_id: UserId | None, digest: TokenDigest, absolute_expires_at: datetime
+    ) -> OutboxEntry:
         """Work owed for the session under ``digest``."""
         return cls(OutboxKind.SESSION, user_id, digest, absolute_expires_at)
 
@@ -137,7 +139,8 @@ class OutboxInTransaction:
         entries: list[OutboxEntry] = []
         for row_id, kind, user_id, digest_hex, tag, absolute in found:
             digest = TokenDigest(digest_hex, RoutingTag(tag)) if digest_hex and tag else None
-            entries.append(OutboxEntry(OutboxKind(kind), UserId(user_id), digest, absolute, row_id))
+            owner = None if user_id is None else UserId(user_id)
+            entries.append(OutboxEntry(OutboxKind(kind), owner, digest, absolute, row_id))
         return entries
 
     def clear(self, entry_ids: Sequence[int]) -> None:

@@ -8,8 +8,9 @@ breaker says it is failing.
 """
 
 from platform_sessions.adapters.two_tier.circuit_breaker import BreakerSettings, BreakerState, CircuitBreaker
-from platform_sessions.adapters.two_tier.health import StorageHealth, TwoTierHealth
+from platform_sessions.adapters.two_tier.health import TwoTierHealth
 from platform_sessions.adapters.two_tier.settings import TwoTierSettings
+from platform_sessions.application.storage_operations import StorageHealth  # its old home
 
 __all__ = [
     "BreakerSettings",

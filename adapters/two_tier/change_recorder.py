@@ -20,7 +20,13 @@ from platform_sessions.adapters.redis.session_mirror import RedisSessionMirror
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxEntry
 from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
-from platform_sessions.adapters.two_tier.mirror_work import MirrorWork, MirrorWriter, PutSession, RekeySession
+from platform_sessions.adapters.two_tier.mirror_work import (
+    MirrorWork,
+    MirrorWriter,
+    PutSession,
+    PutSessionData,
+    RekeySession,
+)
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard, RedisSkipped
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.session import UserSession
@@ -93,7 +99,7 @@ class ChangeRecorder:
 
     def _unmark_created(self, work: Sequence[MirrorWork]) -> None:
         for item in work:
-            if isinstance(item, PutSession | RekeySession):
+            if isinstance(item, PutSession | PutSessionData | RekeySession):
                 try:
                     self._mirror.clear_marker_for(item.session.token_digest)
                 except StoreUnavailable:

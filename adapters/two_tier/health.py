@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-
-from attrs import field, frozen
 
 from platform_sessions.adapters.redis import NearCache, RedisClient
 from platform_sessions.adapters.redis.near_cache import near_cache_counters
@@ -15,31 +13,10 @@ from platform_sessions.adapters.two_tier.database import SessionDatabase
 from platform_sessions.adapters.two_tier.lag import DatabaseLag
 from platform_sessions.adapters.two_tier.metrics import TwoTierMetrics
 from platform_sessions.adapters.two_tier.redis_guard import RedisGuard
+from platform_sessions.application.storage_operations import StorageHealth
 from platform_sessions.domain.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
-
-
-@frozen
-class StorageHealth:
-    """A storage's state; ``None`` where a storage has no such thing (no breaker in memory).
-
-    ``store`` says which stores these are (URLs without passwords); ``problems`` says, one
-    sentence each, why ``healthy`` is false: a store unreachable, unmigrated, read-only, not
-    Redis, or holding another routing key's data.
-    """
-
-    storage: str
-    healthy: bool
-    redis_reachable: bool | None = None
-    database_reachable: bool | None = None
-    breaker: str | None = None
-    outbox_depth: int | None = None
-    outbox_age_seconds: float | None = None
-    live_sessions: int | None = None
-    counters: Mapping[str, int] = field(factory=dict)
-    store: str | None = None
-    problems: tuple[str, ...] = ()
 
 
 class TwoTierHealth:

@@ -18,6 +18,7 @@ from platform_sessions.adapters.redis.session_mirror import EndedSession, RedisS
 from platform_sessions.adapters.sqlalchemy.outbox import OutboxEntry
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 
 
 @frozen
@@ -28,10 +29,19 @@ class PutSession:
 
 
 @frozen
+class PutSessionData:
+    """Mirror this committed data write: ``session`` as committed, ``changes`` what it wrote
+    (only those keys are written to Redis when it holds the version just before)."""
+
+    session: UserSession
+    changes: SessionDataChanges
+
+
+@frozen
 class ForgetSessions:
     """Remove these ended sessions of one user, leaving tombstones."""
 
-    user_id: UserId
+    user_id: UserId | None
     ended: tuple[EndedSession, ...]
 
 
@@ -50,7 +60,7 @@ class DropPlatforms:
     user_id: UserId
 
 
-MirrorWork = PutSession | ForgetSessions | RekeySession | DropPlatforms
+MirrorWork = PutSession | PutSessionData | ForgetSessions | RekeySession | DropPlatforms
 
 
 def ended(session: UserSession) -> EndedSession:
@@ -62,23 +72,17 @@ def outbox_entries(work: Sequence[MirrorWork]) -> list[OutboxEntry]:
     """The outbox rows that record ``work`` (one per digest, one per platform cache)."""
     entries: list[OutboxEntry] = []
     for item in work:
-        if isinstance(item, PutSession):
+        if isinstance(item, PutSession | PutSessionData):
             s = item.session
-            entries.append(
-                OutboxEntry.for_session(s.logged_in_user_id, s.token_digest, s.absolute_expires_at)
-            )
+            entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
         elif isinstance(item, ForgetSessions):
             entries.extend(
                 OutboxEntry.for_session(item.user_id, e.digest, e.absolute_expires_at) for e in item.ended
             )
         elif isinstance(item, RekeySession):
             s = item.session
-            entries.append(
-                OutboxEntry.for_session(s.logged_in_user_id, item.old.digest, item.old.absolute_expires_at)
-            )
-            entries.append(
-                OutboxEntry.for_session(s.logged_in_user_id, s.token_digest, s.absolute_expires_at)
-            )
+            entries.append(OutboxEntry.for_session(s.user_id, item.old.digest, item.old.absolute_expires_at))
+            entries.append(OutboxEntry.for_session(s.user_id, s.token_digest, s.absolute_expires_at))
         else:
             entries.append(OutboxEntry.for_platforms(item.user_id))
     return entries
@@ -99,6 +103,8 @@ class MirrorWriter:
         for item in work:
             if isinstance(item, PutSession):
                 seen = self._mirror.put(item.session, now).last_seen_at
+            elif isinstance(item, PutSessionData):
+                seen = self._mirror.put_data(item.session, item.changes, now).last_seen_at
             elif isinstance(item, ForgetSessions):
                 self._mirror.forget(item.user_id, item.ended, now)
             elif isinstance(item, RekeySession):

@@ -93,7 +93,8 @@ def _current_work(
     seen: set[str] = set()
     for entry in entries:
         if entry.kind is OutboxKind.PLATFORMS:
-            work.append(DropPlatforms(entry.user_id))
+            if entry.user_id is not None:  # always: a platform cache is a user's
+                work.append(DropPlatforms(entry.user_id))
             continue
         digest = entry.token_digest
         if digest is None or digest.hex in seen:

@@ -109,6 +109,8 @@ class TwoTierSessionContextQuery(SessionContextQuery):
             session = touched
         if refill:
             self._recorder.refresh(session, now)
+        if session.user_id is None:
+            return SessionSnapshot(session)  # an anonymous session has no platforms
         platforms = {p.id: p for p in self._platforms.list_for_user(session.logged_in_user_id)}
         default = next((p for p in platforms.values() if p.is_default), None)
         return SessionSnapshot(

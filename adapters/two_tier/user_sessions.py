@@ -30,6 +30,7 @@ from platform_sessions.adapters.two_tier.mirror_work import (
     ForgetSessions,
     MirrorWork,
     PutSession,
+    PutSessionData,
     RekeySession,
     ended,
     outbox_entries,
@@ -78,10 +79,15 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         """
         now = self._clock.now()
         started = session.last_seen_at
+        user_id = session.user_id
         try:
-            in_redis = self._guard.call(
-                "reading a user's sessions",
-                lambda: self._redis.list_for_user(session.logged_in_user_id, started),
+            # An anonymous session evicts nothing: no user's sessions to learn about.
+            in_redis = (
+                []
+                if user_id is None
+                else self._guard.call(
+                    "reading a user's sessions", lambda: self._redis.list_for_user(user_id, started)
+                )
             )
             expired_before = started
         except RedisSkipped:
@@ -160,8 +166,41 @@ class TwoTierUserSessionRepository(UserSessionRepository):
         expected_version: int | None = None,
         within: UnitOfWork | None = None,
     ) -> UserSession:
-        """Not yet: a stub (issue 15) that the redis helper replaces."""
-        raise NotImplementedError("write_data is not implemented for this storage yet")
+        """The database's data write decides (its rows and the version bump, in one
+        transaction, or ``within`` the caller's as :meth:`update` joins it); Redis then gets
+        only the keys written, unless it lacks the version before (then the whole session)."""
+        joined = self._database.joined(within)
+        now = self._clock.now()
+        try:
+            if joined is not None:
+                with translated_errors("write a session's data"):
+                    stored = joined.statements.user_sessions.write_data(
+                        session, changes, max_bytes=max_bytes, expected_version=expected_version
+                    )
+                    work: list[MirrorWork] = [PutSessionData(stored, changes)]
+                    entries = joined.statements.outbox.add(outbox_entries(work), now)
+                    joined.clear_pending()
+            else:
+                with self._database.transaction("write a session's data") as tx:
+                    stored = tx.user_sessions.write_data(
+                        session, changes, max_bytes=max_bytes, expected_version=expected_version
+                    )
+                    work = [PutSessionData(stored, changes)]
+                    entries = tx.outbox.add(outbox_entries(work), now)
+        except ConcurrentUpdate:
+            if joined is None:
+                self._conflict(session.token_digest)
+            elif not joined.has_written(session.token_digest):
+                self._conflict(session.token_digest, joined.statements)
+            else:
+                self._metrics.increment("version_conflicts")
+            raise
+        if joined is not None:
+            joined.wrote(session.token_digest)
+            joined.after_commit(lambda: self._recorder.after_commit(work, entries, now))
+            return stored.touched(session.last_seen_at)
+        seen = self._recorder.after_commit(work, entries, now)
+        return stored.touched(seen or session.last_seen_at)
 
     def rotate(self, session: UserSession, new_digest: TokenDigest, new_csrf_token: str) -> UserSession:
         """The versioned UPDATE of the digest and the CSRF token; Redis forgets the old digest
@@ -191,7 +230,7 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             if current is not None and current != session.token_digest:
                 # The absolute deadline is the session's own: a rotation keeps it.
                 forgotten.append(EndedSession(current, session.absolute_expires_at))
-            work: list[MirrorWork] = [ForgetSessions(session.logged_in_user_id, tuple(forgotten))]
+            work: list[MirrorWork] = [ForgetSessions(session.user_id, tuple(forgotten))]
             entries = tx.outbox.add(outbox_entries(work), now)
         self._recorder.after_commit(work, entries, now)
         return current is not None

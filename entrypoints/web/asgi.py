@@ -2,10 +2,17 @@
 
 It does per HTTP request what the WSGI middleware does (see ``wsgi.py``): resolve the cookie
 and the override header, answer refusals itself, put the context and a
-:class:`SessionHandle` into the scope (``keys.py``), refuse unsafe requests from another
-origin, check the CSRF token of unsafe requests of a session, and add the ``Set-Cookie``
-header when the response starts. Other scope types
-(lifespan, websocket) pass through untouched.
+:class:`SessionHandle` into the scope (``handle.py``'s keys), refuse unsafe requests from
+another origin, check the CSRF token of unsafe requests of a session, and add the
+``Set-Cookie`` header when the response starts. Other scope types (lifespan, websocket) pass
+through untouched.
+
+``scope["session"]`` (Starlette's ``request.session``) is the session's data as a plain dict,
+as Starlette's own ``SessionMiddleware`` gives it, so code written for that one (Authlib's
+OAuth client, say) works unchanged. When the response starts, the keys the request set,
+changed or removed are written, before the cookie is decided (a visitor's first write starts
+an anonymous session and sets its cookie); nothing is written when nothing changed
+(``framework_session.py``). ``scope_session=False`` leaves ``scope["session"]`` alone.
 
 The library's calls are synchronous (a store round trip), so the middleware runs them in a
 worker thread with :func:`asyncio.to_thread` rather than block the event loop, and so does
@@ -23,13 +30,16 @@ from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 
 from platform_sessions.entrypoints.facade import PlatformSessions
-from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
-from platform_sessions.entrypoints.web.cookies import read_cookie
-from platform_sessions.entrypoints.web.csrf import OVERRIDE_HEADERS, csrf_token_matches, is_unsafe_request
+from platform_sessions.entrypoints.web.cookies import read_cookie, set_cookie_value
+from platform_sessions.entrypoints.web.csrf import (
+    OVERRIDE_HEADERS,
+    OriginHeaders,
+    csrf_token_matches,
+    is_unsafe_request,
+)
 from platform_sessions.entrypoints.web.form_field import FormUnreadable, form_field, is_form
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
-from platform_sessions.entrypoints.web.origins import cross_origin, own_origin
+from platform_sessions.entrypoints.web.framework_session import data_changes, editable_copy, write_changes
+from platform_sessions.entrypoints.web.handle import CONTEXT_KEY, HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.refusals import (
     Refusal,
     cross_origin_request,
@@ -79,7 +89,8 @@ class AsgiSessionMiddleware:
 
     ``csrf_exempt_paths`` lists paths (exact ``scope["path"]``) that skip the CSRF check;
     ``csrf_exempt`` decides it from the scope instead (the Starlette integration asks the
-    router whether the endpoint was marked exempt).
+    router whether the endpoint was marked exempt). ``scope_session=False`` does not provide
+    ``scope["session"]``.
     """
 
     def __init__(
@@ -90,12 +101,14 @@ class AsgiSessionMiddleware:
         settings: WebSettings | None = None,
         csrf_exempt: AsgiCsrfExemption | None = None,
         csrf_exempt_paths: Collection[str] = (),
+        scope_session: bool = True,
     ) -> None:
         self.app = app
         self.sessions = sessions
         self.settings = settings or WebSettings()
         self._csrf_exempt = csrf_exempt
         self._csrf_exempt_paths = frozenset(csrf_exempt_paths)
+        self._scope_session = scope_session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,20 +137,29 @@ class AsgiSessionMiddleware:
             ip_address=str(client[0]) if client else "",
             clear_cookie=outcome.clear_cookie,
         )
-        scope[CONTEXT_KEY] = outcome.context
+        scope[CONTEXT_KEY] = handle.context
         scope[HANDLE_KEY] = handle
-        if checked and outcome.context is not None:
+        session = handle.session
+        if checked and session is not None and not (session.is_anonymous and self._vouched(scope, headers)):
             try:
                 supplied, receive = await self._supplied_csrf_token(headers, receive)
             except FormUnreadable as unreadable:
                 await send_refusal(send, form_unreadable(unreadable.reason))
                 return
-            if not csrf_token_matches(outcome.context.csrf_token, supplied):
+            if not csrf_token_matches(session.csrf_token, supplied):
                 await send_refusal(send, csrf_token_invalid())
                 return
+        read: dict[str, Any] = {}
+        if self._scope_session:
+            read, scope["session"] = editable_copy(handle.data), editable_copy(handle.data)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if self._scope_session:
+                    # The application may have replaced the dict: read it from the scope again.
+                    changed, removed = data_changes(read, scope.get("session") or {})
+                    if changed or removed:
+                        await asyncio.to_thread(write_changes, handle, changed, removed)
                 change = handle.seal()
                 if change is not None:
                     cookie = set_cookie_value(settings, change).encode("latin-1")
@@ -156,16 +178,23 @@ class AsgiSessionMiddleware:
         return unsafe and not self._is_exempt(scope)
 
     def _is_cross_origin(self, scope: Scope, headers: dict[str, str]) -> bool:
-        if not self.settings.check_origin:
-            return False
+        return self.settings.check_origin and self._origin_headers(scope, headers).say_cross_origin()
+
+    def _vouched(self, scope: Scope, headers: dict[str, str]) -> bool:
+        """The anonymous session's allowance instead of the token (see ``csrf.py``)."""
+        return self._origin_headers(scope, headers).vouch_same_origin()
+
+    def _origin_headers(self, scope: Scope, headers: dict[str, str]) -> OriginHeaders:
         host = headers.get("host")
         server = scope.get("server")
         if not host and server:
             host = f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
-        return cross_origin(
+        return OriginHeaders.of(
             sec_fetch_site=headers.get("sec-fetch-site"),
             origin=headers.get("origin"),
-            own=own_origin(str(scope.get("scheme", "http")), host, secure=self.settings.secure),
+            scheme=str(scope.get("scheme", "http")),
+            host=host,
+            secure=self.settings.secure,
             trusted=self.settings.trusted_origins,
         )
 

@@ -24,7 +24,7 @@ from platform_sessions.entrypoints.web.event_stream_wsgi import (
 )
 from platform_sessions.entrypoints.web.refusals import Refusal, login_required
 from platform_sessions.entrypoints.web.server_sent_events import DEFAULT_HEARTBEAT_S, EVENT_STREAM_HEADERS
-from platform_sessions.entrypoints.web.wsgi_access import current_session
+from platform_sessions.entrypoints.web.wsgi import current_session
 
 DEFAULT_RULE = "/events"
 DEFAULT_ENDPOINT = "platform_sessions_events"

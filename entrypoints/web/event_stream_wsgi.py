@@ -23,8 +23,7 @@ from platform_sessions.entrypoints.web.server_sent_events import (
     EVENT_STREAM_HEADERS,
     EventStream,
 )
-from platform_sessions.entrypoints.web.wsgi import refuse
-from platform_sessions.entrypoints.web.wsgi_access import current_session
+from platform_sessions.entrypoints.web.wsgi import current_session, refuse
 
 
 def event_broker_for(sessions: PlatformSessions, *, listener_capacity: int = 100) -> EventBroker | None:

@@ -1,6 +1,7 @@
 """Flask integration: ``FlaskPlatformSessions(app, sessions=bootstrap())``, or ``init_app`` later.
 
-It installs :class:`SessionMiddleware` around ``app.wsgi_app`` and gives views the request's
+It installs :class:`SessionMiddleware` around ``app.wsgi_app``, makes ``flask.session`` this
+library's session data (a :class:`PlatformSessionInterface`), and gives views the request's
 session::
 
     platform_sessions = FlaskPlatformSessions(sessions=bootstrap())
@@ -16,6 +17,22 @@ session::
         ...                                     # the application checks the password
         platform_sessions.handle.start(user_id)  # the middleware sets the cookie
         return redirect("/")
+
+``flask.session`` is the session's data, as with Flask's own cookie sessions (dict semantics,
+``flash()`` and ``get_flashed_messages()``), but kept by the store, shared by every worker and
+written back per key when the view returns: only the keys the request changed (see
+``framework_session.py``), nothing when it changed none, and no session at all for a visitor
+who only reads. A visitor's first write starts an anonymous session, which a later
+``handle.start(user_id)`` carries into the login under a new token. Values are JSON (no
+pickle; tuples come back as lists); ``SECRET_KEY`` is not needed for it.
+
+``session.permanent`` maps to the cookie's persistence, which a session gets when it starts:
+it reads whether the request's session has a persistent cookie (``True`` by default, unlike
+Flask's cookie sessions, because logins here are persistent unless asked otherwise), and
+setting it chooses the cookie of a login that this request then starts with
+``handle.start(...)`` without ``persistent_cookie=`` (``False``: a browser-session cookie). An
+existing session keeps the cookie it was started with; ``PERMANENT_SESSION_LIFETIME`` is not
+used (lifetimes come from the policy, or ``lifetime=`` at login).
 
 ``csrf_exempt`` marks a view whose unsafe requests skip the CSRF check (a webhook, say);
 templates get ``platform_sessions_csrf_token`` and ``session_context``::
@@ -35,15 +52,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from wsgiref.types import WSGIEnvironment
 
-from flask import Flask, abort, request
+from flask import Flask, Request, Response, abort, request
+from flask.sessions import SecureCookieSession, SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException
 
+from platform_sessions.domain.attributes import JsonValue
 from platform_sessions.domain.context import SessionContext
 from platform_sessions.entrypoints.facade import PlatformSessions
-from platform_sessions.entrypoints.web.handle import SessionHandle
+from platform_sessions.entrypoints.web.framework_session import data_changes, editable_copy, write_changes
+from platform_sessions.entrypoints.web.handle import HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.settings import WebSettings
-from platform_sessions.entrypoints.web.wsgi import SessionMiddleware
-from platform_sessions.entrypoints.web.wsgi_access import session_handle
+from platform_sessions.entrypoints.web.wsgi import SessionMiddleware, session_handle
 
 EXTENSION_NAME = "platform_sessions"
 CSRF_EXEMPT_ATTRIBUTE = "_platform_sessions_csrf_exempt"
@@ -62,19 +81,25 @@ class FlaskPlatformSessions:
         *,
         sessions: PlatformSessions | None = None,
         settings: WebSettings | None = None,
+        flask_session: bool = True,
     ) -> None:
         self.sessions = sessions
         self.settings = settings or WebSettings()
+        # False leaves ``app.session_interface`` alone (an application that keeps another one).
+        self.flask_session = flask_session
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Wrap ``app.wsgi_app`` in the session middleware and register template helpers."""
+        """Wrap ``app.wsgi_app`` in the session middleware, make ``flask.session`` this
+        session's data, and register template helpers."""
         if self.sessions is None:
             raise RuntimeError("FlaskPlatformSessions needs sessions=bootstrap(...) before init_app")
         app.wsgi_app = SessionMiddleware(  # type: ignore[method-assign]
             app.wsgi_app, self.sessions, settings=self.settings, csrf_exempt=_view_exemption(app)
         )
+        if self.flask_session:
+            app.session_interface = PlatformSessionInterface()
         app.extensions[EXTENSION_NAME] = self
         app.context_processor(lambda: {TEMPLATE_CSRF_TOKEN: self.csrf_token, "session_context": self.context})
 
@@ -109,6 +134,57 @@ class FlaskPlatformSessions:
         """Decorate a view whose unsafe requests skip the CSRF check."""
         setattr(view, CSRF_EXEMPT_ATTRIBUTE, True)
         return view
+
+
+class PlatformSession(SecureCookieSession):
+    """``flask.session``: a copy of the request's session data, written back per key.
+
+    ``modified`` and ``accessed`` behave as in Flask's own session, but the write does not
+    depend on them: the dict is compared with what was read (changes inside a value count).
+    """
+
+    def __init__(self, handle: SessionHandle | None) -> None:
+        self.handle = handle
+        data = handle.data if handle is not None else {}
+        self.read: dict[str, JsonValue] = editable_copy(data)
+        super().__init__(editable_copy(data))
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the session's cookie outlives the browser (see the module docstring)."""
+        return self.handle.persistent_cookie if self.handle is not None else True
+
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        if self.handle is not None:
+            self.handle.persistent_cookie_default = bool(value)
+
+
+class PlatformSessionInterface(SessionInterface):
+    """Flask's session interface backed by the request's :class:`SessionHandle`.
+
+    Flask saves the session before the WSGI response starts, so the handle is still open and
+    a visitor's first write can still set the cookie.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> PlatformSession:
+        """The request's data; detached (changes are refused on save) outside the middleware,
+        as in ``app.test_request_context()``, which does not run ``app.wsgi_app``."""
+        handle = request.environ.get(HANDLE_KEY)
+        return PlatformSession(handle if isinstance(handle, SessionHandle) else None)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Write the keys this request changed, if any."""
+        if not isinstance(session, PlatformSession):
+            return
+        if session.accessed:
+            response.vary.add("Cookie")  # as Flask's own: a cache must not share the page
+        changed, removed = data_changes(session.read, session)
+        if session.handle is None:
+            if changed or removed:
+                raise RuntimeError("flask.session changed outside SessionMiddleware: nothing can keep it")
+            return
+        write_changes(session.handle, changed, removed)
 
 
 def _view_exemption(app: Flask) -> Callable[[WSGIEnvironment], bool]:

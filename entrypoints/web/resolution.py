@@ -1,11 +1,12 @@
-"""What a request's cookie and override header amount to: a session, anonymity, or a refusal.
+"""What a request's cookie and override header amount to: a session (a user's or a visitor's),
+none, or a refusal.
 
 Shared by the WSGI and ASGI middlewares so both map the library's errors the same way:
 
 ============================================  =====================================
 raised by ``PlatformSessions.resolve``        the request
 ============================================  =====================================
-``MalformedToken``, ``SessionNotFound``,      anonymous, and the bad cookie is cleared
+``MalformedToken``, ``SessionNotFound``,      no session, and the bad cookie is cleared
 ``SessionExpired``
 ``StoreUnavailable``                          503 with ``Retry-After``; cookie kept
 override: ``PlatformNotFound`` or a           404 (another user's platform looks the
@@ -45,7 +46,7 @@ class RequestSession:
     refusal: Refusal | None = None
 
 
-ANONYMOUS = RequestSession(context=None)
+NO_SESSION = RequestSession(context=None)
 
 
 def resolve_request(
@@ -54,7 +55,7 @@ def resolve_request(
     """Resolve the cookie's token, with the override header's platform if one was sent."""
     if not token:
         # No session, so nothing to override either: the header is ignored.
-        return ANONYMOUS
+        return NO_SESSION
     try:
         context = sessions.resolve(token, platform_override=platform_override or None)
     except (MalformedToken, SessionNotFound):

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from attrs import field, frozen
 
 from platform_sessions.domain.errors import InvalidInput
+from platform_sessions.entrypoints.web.csrf import trusted_origin
 from platform_sessions.entrypoints.web.form_field import FormLimits
-from platform_sessions.entrypoints.web.origins import trusted_origin
 
 HOST_PREFIX = "__Host-"
 _COOKIE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

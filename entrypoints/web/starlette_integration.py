@@ -14,6 +14,11 @@
         ...                                  # the application checks the password
         handle.start(user_id)                # the middleware sets the cookie
 
+``request.session`` is the session's data, as with Starlette's own ``SessionMiddleware`` (which
+this replaces: do not install both): a visitor's first write starts an anonymous session, which
+``handle.start(user_id)`` carries into the login under a new token. Write it in plain ``def``
+endpoints or ``async def`` ones alike: it is written back when the response starts.
+
 The dependencies are plain functions of the request, so they work with Starlette endpoints
 too (``require_session(request)``). ``csrf_exempt`` marks an endpoint whose unsafe requests
 skip the CSRF check.
@@ -32,8 +37,7 @@ from starlette.routing import BaseRoute, Match
 from platform_sessions.domain.context import SessionContext
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.web.asgi import AsgiSessionMiddleware, Scope
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import HANDLE_KEY
+from platform_sessions.entrypoints.web.handle import HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.settings import WebSettings
 
 CSRF_EXEMPT_ATTRIBUTE = "_platform_sessions_csrf_exempt"
@@ -42,9 +46,17 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def add_platform_sessions(
-    app: Starlette, sessions: PlatformSessions, *, settings: WebSettings | None = None
+    app: Starlette,
+    sessions: PlatformSessions,
+    *,
+    settings: WebSettings | None = None,
+    scope_session: bool = True,
 ) -> None:
-    """Install the session middleware on a Starlette or FastAPI application."""
+    """Install the session middleware on a Starlette or FastAPI application.
+
+    ``request.session`` is then the session's data (written back per key as the response
+    starts); ``scope_session=False`` leaves it to another middleware.
+    """
 
     def is_exempt(scope: Scope) -> bool:
         # Read the routes per request: FastAPI adds them after the middleware, by decorators.
@@ -55,6 +67,7 @@ def add_platform_sessions(
         sessions=sessions,
         settings=settings,
         csrf_exempt=is_exempt,
+        scope_session=scope_session,
     )
 
 

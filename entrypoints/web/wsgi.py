@@ -5,35 +5,45 @@ Per request:
 0. an unsafe request from another origin (see 4) is refused before any store is asked;
 1. read the session cookie and the override header; resolve them (``resolution.py``);
 2. a refusal (503 store unavailable, 404/403 bad override) is answered here, the app is not called;
-3. the context and a :class:`SessionHandle` go into the environ (``keys.py``);
+3. the context and a :class:`SessionHandle` go into the environ (``handle.py``'s keys); a
+   visitor's anonymous session is in the handle (its data), the context stays ``None``;
 4. an unsafe request (its method or a method override it carries) of a route that is not
-   exempt is refused 403 if the browser says it comes from another origin (``origins.py``),
-   anonymous or not; with a session it must echo the CSRF token (header, else form field):
-   403 otherwise, 400 if the form body cannot be searched;
+   exempt is refused 403 if the browser says it comes from another origin (``csrf.py``),
+   with a session or without; with a session it must echo the CSRF token (header, else form
+   field): 403 otherwise, 400 if the form body cannot be searched (an anonymous session may
+   instead show a same-origin ``Sec-Fetch-Site`` or ``Origin``: see ``csrf.py``);
 5. the application runs; when it starts its response, the handle's cookie change (new token,
    or cleared) is added as a ``Set-Cookie`` header.
+
+Plain WSGI code reaches the session with :func:`session_handle` and :func:`current_session`,
+and asks for one on a route with :func:`require_session`.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Collection, Iterable
 from types import TracebackType
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from platform_sessions.domain.context import SessionContext
 from platform_sessions.entrypoints.facade import PlatformSessions
-from platform_sessions.entrypoints.web.cookie_header import set_cookie_value
-from platform_sessions.entrypoints.web.cookies import read_cookie
-from platform_sessions.entrypoints.web.csrf import OVERRIDE_HEADERS, csrf_token_matches, is_unsafe_request
+from platform_sessions.entrypoints.web.cookies import read_cookie, set_cookie_value
+from platform_sessions.entrypoints.web.csrf import (
+    OVERRIDE_HEADERS,
+    OriginHeaders,
+    csrf_token_matches,
+    is_unsafe_request,
+)
 from platform_sessions.entrypoints.web.form_field import FormUnreadable, form_field, is_form
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import CONTEXT_KEY, HANDLE_KEY
-from platform_sessions.entrypoints.web.origins import cross_origin, own_origin
+from platform_sessions.entrypoints.web.handle import CONTEXT_KEY, HANDLE_KEY, SessionHandle
 from platform_sessions.entrypoints.web.refusals import (
     Refusal,
     cross_origin_request,
     csrf_token_invalid,
     form_unreadable,
+    login_required,
 )
 from platform_sessions.entrypoints.web.resolution import resolve_request
 from platform_sessions.entrypoints.web.settings import WebSettings
@@ -98,14 +108,15 @@ class SessionMiddleware:
             ip_address=environ.get("REMOTE_ADDR", ""),
             clear_cookie=outcome.clear_cookie,
         )
-        environ[CONTEXT_KEY] = outcome.context
+        environ[CONTEXT_KEY] = handle.context
         environ[HANDLE_KEY] = handle
-        if checked and outcome.context is not None:
+        session = handle.session
+        if checked and session is not None and not (session.is_anonymous and self._vouched(environ)):
             try:
                 supplied = self._supplied_csrf_token(environ)
             except FormUnreadable as unreadable:
                 return refuse(form_unreadable(unreadable.reason), start_response)
-            if not csrf_token_matches(outcome.context.csrf_token, supplied):
+            if not csrf_token_matches(session.csrf_token, supplied):
                 return refuse(csrf_token_invalid(), start_response)
 
         def start_with_cookie(
@@ -128,15 +139,22 @@ class SessionMiddleware:
         return unsafe and not self._is_exempt(environ)
 
     def _is_cross_origin(self, environ: WSGIEnvironment) -> bool:
-        if not self.settings.check_origin:
-            return False
+        return self.settings.check_origin and self._origin_headers(environ).say_cross_origin()
+
+    def _vouched(self, environ: WSGIEnvironment) -> bool:
+        """The anonymous session's allowance instead of the token (see ``csrf.py``)."""
+        return self._origin_headers(environ).vouch_same_origin()
+
+    def _origin_headers(self, environ: WSGIEnvironment) -> OriginHeaders:
         host = environ.get("HTTP_HOST")
         if not host and environ.get("SERVER_NAME"):
             host = f"{environ['SERVER_NAME']}:{environ.get('SERVER_PORT', '')}".rstrip(":")
-        return cross_origin(
+        return OriginHeaders.of(
             sec_fetch_site=environ_header(environ, "Sec-Fetch-Site"),
             origin=environ_header(environ, "Origin"),
-            own=own_origin(environ.get("wsgi.url_scheme", "http"), host, secure=self.settings.secure),
+            scheme=environ.get("wsgi.url_scheme", "http"),
+            host=host,
+            secure=self.settings.secure,
             trusted=self.settings.trusted_origins,
         )
 
@@ -164,3 +182,28 @@ class SessionMiddleware:
         return form_field(
             environ.get("CONTENT_TYPE"), body, self.settings.csrf_form_field, self.settings.form_limits
         )
+
+
+def session_handle(environ: WSGIEnvironment) -> SessionHandle:
+    """The request's :class:`SessionHandle`, put there by :class:`SessionMiddleware`."""
+    handle = environ.get(HANDLE_KEY)
+    if not isinstance(handle, SessionHandle):
+        raise RuntimeError("no session handle in the environ: wrap the application in SessionMiddleware")
+    return handle
+
+
+def current_session(environ: WSGIEnvironment) -> SessionContext | None:
+    """The request's session context as of now (``None`` when anonymous or logged out)."""
+    return session_handle(environ).context
+
+
+def require_session(app: WSGIApplication) -> WSGIApplication:
+    """Wrap a WSGI application (a route) so that anonymous requests get a clean 401."""
+
+    @functools.wraps(app)
+    def guarded(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if current_session(environ) is None:
+            return refuse(login_required(), start_response)
+        return app(environ, start_response)
+
+    return guarded

@@ -15,6 +15,7 @@ from platform_sessions.domain.ports import UserSessionRepository
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, UserSession, new_csrf_token
 from platform_sessions.domain.session_data import SessionDataChanges
+from platform_sessions.domain.token import SessionToken
 from tests.builders import ROUTING_KEY, a_session, an_anonymous_session
 
 USERS = ("alice", "bob")
@@ -43,7 +44,7 @@ def _data_changes(rng: random.Random) -> SessionDataChanges:
     return SessionDataChanges({key: "x" * rng.randint(0, 30) for key in keys if key not in deleted}, deleted)
 
 
-Call = Callable[..., object]  # takes the repository; binds its own arguments as defaults
+Call = Callable[..., object]  # each takes the repository (and binds its own arguments)
 
 
 def _operation_on(read: UserSession, choice: float, rng: random.Random, now: datetime) -> tuple[str, Call]:
@@ -54,7 +55,13 @@ def _operation_on(read: UserSession, choice: float, rng: random.Random, now: dat
     if choice < 0.6:
         return "touch", (lambda r, s=read, t=now: r.touch(s, t))
     if choice < 0.7:
-        digest, csrf = issue_token(ROUTING_KEY, read.user_id).digest, new_csrf_token()
+        # A rotation keeps the routing tag, a visitor's (random) as a user's.
+        token = (
+            issue_token(ROUTING_KEY, read.user_id)
+            if read.user_id
+            else SessionToken.issue(read.token_digest.routing_tag)
+        )
+        digest, csrf = token.digest, new_csrf_token()
         return "rotate", (lambda r, s=read, d=digest, c=csrf: r.rotate(s, d, c))
     if choice < 0.85:
         return _deletion_of(read, choice, rng)

@@ -57,8 +57,6 @@ def cached_directory(redis_client, keys, platform_store) -> RedisPlatformDirecto
 
 
 class TestRedisUserSessionRepository(UserSessionRepositoryContract):
-    session_data_supported = False  # write_data: the redis helper (issue 15)
-
     @pytest.fixture
     def repository(self, redis_client, keys, policy):
         return RedisUserSessionRepository(redis_client, keys, policy)

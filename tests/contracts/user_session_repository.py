@@ -11,9 +11,10 @@ from platform_sessions.adapters.memory import ManualClock
 from platform_sessions.domain.errors import ConcurrentUpdate, SessionDataTooLarge, SessionNotFound
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import UnitOfWorkFactory, UserSessionRepository
-from platform_sessions.domain.routing import issue_anonymous_token, issue_token
+from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, UserSession, new_csrf_token
 from platform_sessions.domain.session_data import SessionDataChanges, data_size
+from platform_sessions.domain.token import SessionToken
 from tests.builders import ROUTING_KEY, a_session, an_anonymous_session
 from tests.contracts.differential import run_random_operations
 
@@ -567,7 +568,9 @@ class UserSessionRepositoryContract(SessionRecordContract):
         assert written.data == {"cart": [1], "flash": ["hi"]}
         touched = repository.touch(written, clock.advance(timedelta(minutes=1)))
         assert touched is not None
-        rotated = repository.rotate(touched, issue_anonymous_token().digest, new_csrf_token())
+        # A rotation keeps the routing tag, a visitor's as a user's (one slot, one atomic step).
+        new_token = SessionToken.issue(session.token_digest.routing_tag)
+        rotated = repository.rotate(touched, new_token.digest, new_csrf_token())
         assert repository.get(session.token_digest) is None
         assert repository.get(rotated.token_digest) == rotated
         assert repository.delete(session) is True  # by id, under the token it has now

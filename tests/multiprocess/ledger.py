@@ -9,6 +9,8 @@
 - **lost switch**: a session's final platform in the database is none of the targets of the
   switches not followed by another acknowledged switch (a switch that failed with an unsure
   answer may have happened, so its target counts too).
+- **lost data write**: a resolve that shows a data key below the value an acknowledged write
+  gave it before the resolve started (each key is written by one thread, counting up).
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ class Verdict:
     operations: int = 0
     resolves: int = 0
     acknowledged_writes: int = 0
+    acknowledged_data_writes: int = 0
     unavailable: int = 0
     errors: int = 0
     stale_reads: int = 0
     zombies: int = 0
     rejections: int = 0
     lost_switches: int = 0
+    lost_data_writes: int = 0
     problems: list[str] = field(factory=list)
 
     def note(self, kind: str, text: str) -> None:
@@ -56,9 +60,10 @@ class Verdict:
     def summary(self) -> str:
         return (
             f"operations={self.operations} resolves={self.resolves} acknowledged writes="
-            f"{self.acknowledged_writes} unavailable={self.unavailable} errors={self.errors} "
+            f"{self.acknowledged_writes} (data {self.acknowledged_data_writes}) "
+            f"unavailable={self.unavailable} errors={self.errors} "
             f"stale reads={self.stale_reads} zombies={self.zombies} rejections={self.rejections} "
-            f"lost switches={self.lost_switches}"
+            f"lost switches={self.lost_switches} lost data writes={self.lost_data_writes}"
         )
 
 
@@ -76,7 +81,7 @@ def _ended_by(r: Record) -> list[str]:
 def _is_acknowledged_write(r: Record) -> bool:
     if r["out"] != "ok":
         return False
-    return r["op"] in ("login", "rotate") or (r["op"] == "switch" and bool(r["changed"]))
+    return r["op"] in ("login", "rotate", "data") or (r["op"] == "switch" and bool(r["changed"]))
 
 
 @define
@@ -89,6 +94,8 @@ class _Truth:
     killed_at: dict[str, float] = field(factory=dict)  # token -> earliest acknowledged end
     kill_started: dict[str, float] = field(factory=dict)  # token -> earliest start of an end
     switches: dict[str, list[Record]] = field(factory=lambda: defaultdict(list))
+    # per session, per data key: acknowledged (end time, value), sorted by time
+    data_writes: dict[str, dict[str, list[tuple[float, int]]]] = field(factory=lambda: defaultdict(dict))
 
     def acknowledged_before(self, sid: str, moment: float) -> tuple[int, str]:
         i = bisect.bisect_left(self.times.get(sid, []), moment)
@@ -124,7 +131,18 @@ def _truth(records: list[Record], verdict: Verdict) -> _Truth:
                 best = (version, who)
             running.append(best)
         truth.maxima[sid] = running
+    _index_data_writes(records, truth, verdict)
     return truth
+
+
+def _index_data_writes(records: list[Record], truth: _Truth, verdict: Verdict) -> None:
+    for r in records:
+        if r["op"] == "data" and r["out"] == "ok":
+            verdict.acknowledged_data_writes += 1
+            truth.data_writes[r["sid"]].setdefault(r["key"], []).append((r["e"], r["val"]))
+    for keys in truth.data_writes.values():
+        for writes in keys.values():
+            writes.sort()
 
 
 def _judge_resolve(r: Record, truth: _Truth, verdict: Verdict) -> None:
@@ -138,6 +156,15 @@ def _judge_resolve(r: Record, truth: _Truth, verdict: Verdict) -> None:
                 f"process {r['p']} read v{r['v']} of {r['sid'][:8]} at {started:.3f}-{r['e']:.3f}; "
                 f"v{floor}: {which}",
             )
+        for key, writes in truth.data_writes.get(r["sid"], {}).items():
+            i = bisect.bisect_left(writes, (started, -1))
+            shown = r.get("data", {}).get(key, 0)
+            if i and shown < writes[i - 1][1]:
+                verdict.note(
+                    "lost_data_writes",
+                    f"process {r['p']} read {key}={shown} of {r['sid'][:8]} at {started:.3f}; "
+                    f"{key}={writes[i - 1][1]} was acknowledged at {writes[i - 1][0]:.3f}",
+                )
         if token in truth.killed_at and started > truth.killed_at[token]:
             verdict.note(
                 "zombies",

@@ -17,18 +17,13 @@ from psycopg import sql
 from platform_sessions.adapters.redis import RedisEndpoint, RedisUserSessionRepository
 from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.token import RoutingTag, SessionToken, TokenDigest
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.two_tier_storage import (
-    close_two_tier_storage,
-    plug_two_tier_storage,
-    start_relay,
-)
-from tests.builders import ROUTING_KEY
+from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
 from tests.multiprocess.ledger import Verdict, judge, read_ledgers
 from tests.multiprocess.worker import OPTIONS, POLICY, SETTINGS, build
 from tests.support.postgres import PostgresServer
 from tests.two_tier.faults import owed_outbox_depth
 from tests.two_tier.load import connect_platforms, wait_until
+from tests.two_tier.wiring import two_tier_sessions
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 WORKERS = 3
@@ -135,18 +130,15 @@ def sleep_until(moment: float) -> None:
 def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failures: list[str]) -> Outcome:
     """Let a fresh process's relay drain, then compare the stores and judge the ledgers."""
     records = read_ledgers(p for p in ledgers if p.exists())
-    container = Container(policy=POLICY, routing_key=ROUTING_KEY)
-    storage = plug_two_tier_storage(
-        container,
-        endpoint=RedisEndpoint.server(config["redis_url"]),
-        database_url=config["direct_database_url"],
+    with two_tier_sessions(
+        RedisEndpoint.server(config["redis_url"]),
+        config["direct_database_url"],
+        policy=POLICY,
         options=OPTIONS,
         table_prefix=config["table_prefix"],
         migrate=False,
         settings=SETTINGS,
-    )
-    stop_relay = start_relay(storage)
-    try:
+    ) as (_, storage):
         redis_sessions: RedisUserSessionRepository = storage.redis_sessions()
         ended = _ended_tokens(records)
 
@@ -165,6 +157,8 @@ def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failur
                             f"{sid[:8]}: Redis v{mirrored.version}/{mirrored.active_platform_id}, "
                             f"database v{version}/{platform}"
                         )
+                    elif mirrored.data != (in_database := _stored_data(storage, digest)):
+                        found.append(f"{sid[:8]}: Redis data {dict(mirrored.data)}, database {in_database}")
                 for token in ended:
                     if redis_sessions.get(SessionToken.parse(token).digest) is not None:
                         found.append(f"ended {token[-10:]} still in Redis")
@@ -176,11 +170,15 @@ def check(config: dict[str, Any], ledgers: list[Path], faults: list[str], failur
         left = disagreements()
         owed = owed_outbox_depth(storage)
         finals = {sid: platform for sid, _, _, platform in _database_rows(config)}
-    finally:
-        stop_relay()
-        close_two_tier_storage(storage)
     verdict = judge(records, finals)
     return Outcome(config["seed"], verdict, faults, left, owed, failures)
+
+
+def _stored_data(storage: TwoTierStorage, digest: TokenDigest) -> dict[str, Any] | None:
+    """The session's data as the database has it (``None`` if the session is gone there)."""
+    with storage.database().transaction("read a session's data", read_only=True) as tx:
+        stored = tx.user_sessions.get(digest)
+    return None if stored is None else dict(stored.data)
 
 
 def _ended_tokens(records: list[dict[str, Any]]) -> set[str]:

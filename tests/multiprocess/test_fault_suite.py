@@ -118,12 +118,14 @@ def assert_sound(outcome: Outcome, *, unavailable_allowed: bool) -> None:
     verdict = outcome.verdict
     assert outcome.worker_failures == [], summary
     assert verdict.resolves > 1000, summary
+    assert verdict.acknowledged_data_writes > 50, summary
     assert verdict.errors == 0, summary
     if not unavailable_allowed:
         assert verdict.unavailable == 0, summary
     assert verdict.rejections == 0, summary
     assert verdict.zombies == 0, summary
     assert verdict.lost_switches == 0, summary
+    assert verdict.lost_data_writes == 0, summary
     assert verdict.stale_reads == 0, summary
     assert outcome.disagreements == [], summary
     assert outcome.owed_outbox_rows == 0, summary

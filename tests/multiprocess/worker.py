@@ -6,7 +6,9 @@ operation is written to the ledger with the monotonic time it started and ended
 (``time.monotonic`` is the system-wide ``CLOCK_MONOTONIC`` on Linux, so the parent compares
 times of different processes). Only the owner of a user (``user index % workers``) changes that
 user's sessions' lifecycle (login, rotation, end, end-all); every process resolves and switches
-every session it knows of, so one process reads what another acknowledged.
+every session it knows of, so one process reads what another acknowledged. Each thread also
+writes its own key of the sessions' data (``w<process>t<thread>``, counting up), so every write
+of a key is later than the one before and a read must show at least the last one acknowledged.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ SETTINGS = TwoTierSettings(
     breaker=BreakerSettings(failure_threshold=3, open_seconds=0.5), relay_interval_s=0.2
 )
 POLICY = SessionPolicy(max_sessions_per_user=200)
+DATA_WRITE_SHARE = 0.06  # of the steps: a resolve, then a write of the thread's own data key
 
 
 def build(config: dict[str, Any], *, migrate: bool = False) -> PlatformSessions:
@@ -106,9 +109,22 @@ class Load:
             thread.join(120)
 
     def _loop(self, thread: int, rng: random.Random) -> None:
+        key, written = f"w{self._index}t{thread}", 0
         while time.monotonic() < self._stop_at:
-            self._step(rng, lifecycle=thread == 0)
+            if rng.random() < DATA_WRITE_SHARE:
+                written += 1  # used up even if the write is not made: values only go up
+                self._data_step(rng, key, written)
+            else:
+                self._step(rng, lifecycle=thread == 0)
             time.sleep(PAUSE_S)
+
+    def _data_step(self, rng: random.Random, key: str, value: int) -> None:
+        with self._lock:
+            token = rng.choice(sorted(self.known))
+            _, sid = self.known[token]
+        context = self._resolve(token, sid)
+        if context is not None:
+            self._write_data(context, sid, key, value)
 
     def _step(self, rng: random.Random, *, lifecycle: bool) -> None:
         choice = rng.random()
@@ -162,9 +178,29 @@ class Load:
             return None
         session = context.session
         self._record(
-            "resolve", started, "ok", tok=token, sid=sid, v=session.version, plat=session.active_platform_id
+            "resolve",
+            started,
+            "ok",
+            tok=token,
+            sid=sid,
+            v=session.version,
+            plat=session.active_platform_id,
+            data=dict(session.data),
         )
         return context
+
+    def _write_data(self, context: Any, sid: str, key: str, value: int) -> None:
+        started = time.monotonic()
+        try:
+            stored = self._sessions.write_session_data(context, set={key: value})
+        except (ConcurrentUpdate, SessionNotFound) as error:
+            self._record("data", started, "refused", sid=sid, key=key, val=value, why=type(error).__name__)
+            return
+        except PlatformSessionsError as error:
+            # StoreUnavailable may hide a commit that happened (an ambiguous answer).
+            self._record("data", started, "ambiguous", sid=sid, key=key, val=value, why=repr(error)[:200])
+            return
+        self._record("data", started, "ok", sid=sid, key=key, val=value, v=stored.version)
 
     def _switch(self, context: Any, sid: str, target: str) -> None:
         started = time.monotonic()

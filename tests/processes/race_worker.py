@@ -93,38 +93,36 @@ def _redis_storage_with_sql_platforms(
     of each process's memory (``RedisStorage.platform_records``, as its docstring says): worker
     processes must agree on a user's platforms to switch between them."""
 
+    import attrs
+
     from platform_sessions.adapters.redis import RedisEndpoint
+    from platform_sessions.adapters.system_clock import SystemClock
     from platform_sessions.domain.policy import SessionPolicy
     from platform_sessions.domain.routing import RoutingKey
-    from platform_sessions.entrypoints.container import Container
-    from platform_sessions.entrypoints.redis_storage import RedisStorage
-    from platform_sessions.entrypoints.single_store_health import redis_storage_health
-    from platform_sessions.entrypoints.sql_storage import SqlStorage
+    from platform_sessions.entrypoints.container import Wiring
+    from platform_sessions.entrypoints.facade import PlatformSessions
+    from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
+    from platform_sessions.entrypoints.sql_storage import SqlStorageBuilder
 
-    container = Container(policy=SessionPolicy(), routing_key=RoutingKey(key))
-    storage = RedisStorage(
-        policy=container.policy,
-        routing_key=container.routing_key,
-        endpoint=RedisEndpoint.server(redis_url),
-        options=options,
-    )
-    records = SqlStorage(policy=container.policy, database_url=database_url, table_prefix=table_prefix)
+    wiring = Wiring(policy=SessionPolicy(), routing_key=RoutingKey(key), clock=SystemClock())
+    builder = RedisStorageBuilder(endpoint=RedisEndpoint.server(redis_url), options=options)
+    storage = builder.container(wiring)
+    records = SqlStorageBuilder(
+        database_url=database_url, table_prefix=table_prefix, migrate=False
+    ).container(wiring)
     # The two names RedisStorage takes from its platform records (the whole container cannot
     # be overridden by one of another shape).
     storage.platform_records.platform_directory.override(records.platform_directory)
     storage.platform_records.uow_factory.override(records.uow_factory)
-    container.storage.override(storage)
-    facade = container.facade()
-    facade.add_closer(records.engine().dispose)
-    facade.add_closer(storage.client().close)
-    near_cache = storage.near_cache()
-    if near_cache is not None:
-        facade.add_closer(near_cache.close)
-    publisher = storage.event_publisher()
-    if hasattr(publisher, "close"):
-        facade.add_closer(publisher.close)
-    facade.use_operations(health=redis_storage_health("redis", storage.client(), near_cache))
-    return facade
+    opened = builder.open(wiring, container=storage)
+
+    def close() -> None:
+        opened.close()
+        records.shutdown_resources()
+
+    return PlatformSessions(
+        attrs.evolve(opened, close=close), policy=wiring.policy, routing_key=wiring.routing_key
+    )
 
 
 def run(spec: WorkerSpec, barrier: Any) -> None:

@@ -25,6 +25,8 @@ CORRUPTIONS = {
     "attributes not JSON": lambda client, key: client.hset(key, "attributes", "{oops"),
     "attributes not an object": lambda client, key: client.hset(key, "attributes", "[1, 2]"),
     "another type": lambda client, key: (client.delete(key), client.set(key, "garbage")),
+    "data value not JSON": lambda client, key: client.hset(key, "d:cart", "{oops"),
+    "data size not a number": lambda client, key: client.hset(key, "data_bytes", "lots"),
 }
 
 

@@ -22,6 +22,7 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 import redis
 from attrs import define
@@ -32,11 +33,10 @@ from platform_sessions.domain.context import SessionContext
 from platform_sessions.domain.errors import PlatformNotFound, SessionNotFound, StoreUnavailable
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.token import SessionToken
-from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.memory_storage import MemoryStorage
-from platform_sessions.entrypoints.redis_storage import RedisStorage
-from tests.builders import ROUTING_KEY
+from platform_sessions.entrypoints.redis_storage import RedisStorage, RedisStorageBuilder
+from tests.builders import a_wiring, sessions_on
 from tests.redis.near_caches import MAX_SILENCE_S, RETRY_AFTER_S, Seconds, near_cache_on, remembered
 from tests.redis.round_trips import SendCounter, client_commands, count_sends
 from tests.support.redis_clients import ping_error
@@ -96,39 +96,33 @@ def start(server, policy, clock, seconds) -> Iterator[StartProcess]:
             publish_in_background=False,
             near_cache_size=near_cache_size,
         )
-        container = Container(policy=policy, routing_key=ROUTING_KEY)
-        container.clock.override(clock)
-        storage = RedisStorage(
-            policy=container.policy,
-            routing_key=container.routing_key,
-            endpoint=RedisEndpoint.server(url),
-            options=options,
-        )
+        builder = RedisStorageBuilder(endpoint=RedisEndpoint.server(url), options=options)
+        wiring = a_wiring(policy=policy, clock=clock)
+        storage = builder.container(wiring)
         storage.platform_records.override(records)  # one platform store, as one database
-        if near_cache_size:
-            storage.near_cache.override(
-                providers.Object(near_cache_on(url, seconds, options=options, size=near_cache_size))
-            )
-        container.storage.override(storage)
+        remembering = (
+            near_cache_on(url, seconds, options=options, size=near_cache_size) if near_cache_size else None
+        )
+        if remembering is not None:
+            storage.near_cache.override(providers.Object(remembering))
         sends = SendCounter()
         client = storage.client()
         assert isinstance(client, redis.Redis)
         count_sends(client, sends)
-        process = Process(container.facade(), storage, sends)
-        process.sessions.add_closer(lambda: _close(storage))
+        opened = builder.open(wiring, container=storage)
+
+        def close() -> None:
+            opened.close()
+            if remembering is not None:  # the test's own near cache, not the storage's to release
+                remembering.close()
+
+        process = Process(sessions_on(attrs.evolve(opened, close=close), policy=policy), storage, sends)
         started.append(process)
         return process
 
     yield start_process
     for process in started:
         process.sessions.close()
-
-
-def _close(storage: RedisStorage) -> None:
-    near: NearCache[Any] | None = storage.near_cache()
-    if near is not None:
-        near.close()
-    storage.client().close()
 
 
 @pytest.fixture
@@ -293,6 +287,35 @@ def test_a_touch_elsewhere_is_seen_before_this_process_would_touch(reader, write
     assert writer.storage.user_sessions().touch(session, now) is not None  # as its resolve would
 
     assert reader.sessions.resolve(login.token).session.last_seen_at == now
+
+
+def test_a_data_write_elsewhere_is_seen(reader, writer, login):
+    remembered(reader, login.token)
+
+    writer.sessions.write_session_data(login.token, set={"cart": [1, 2]})
+
+    assert reader.sessions.resolve(login.token).session.data == {"cart": [1, 2]}
+    assert reader.near.stats.invalidated >= 1
+
+
+def test_nested_data_changed_by_a_caller_does_not_reach_the_next_hit(reader, writer, login):
+    writer.sessions.write_session_data(login.token, set={"cart": {"items": [1]}})
+    filled = remembered(reader, login.token)
+    filled.session.data["cart"]["items"].append("from the filling resolve")
+    hit = assert_served_from_near_cache(reader, login.token)
+    hit.session.data["cart"]["items"].append("from a hit")
+
+    assert assert_served_from_near_cache(reader, login.token).session.data["cart"] == {"items": [1]}
+
+
+def test_an_anonymous_session_is_remembered_and_its_data_writes_seen(reader, writer):
+    token = writer.sessions.start_anonymous_session({"theme": "dark"}).token.value
+    remembered(reader, token)
+    assert assert_served_from_near_cache(reader, token).session.data == {"theme": "dark"}
+
+    writer.sessions.write_session_data(token, set={"theme": "light"})
+
+    assert reader.sessions.resolve(token).session.data == {"theme": "light"}
 
 
 def test_a_renamed_platform_is_seen(reader, writer, login):

@@ -1,4 +1,4 @@
-"""Resolving costs one Redis round trip; a platform switch through the facade two.
+"""Resolving costs one Redis round trip, a data write one, a platform switch through the facade two.
 
 Measured on private servers (one server, and the test session's cluster) so that no other
 client's traffic is counted: MONITOR gives the commands clients sent (commands run inside a
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import cast
 
 import pytest
+import redis
 
 from platform_sessions.adapters.memory import (
     InMemoryPlatformDirectory,
@@ -27,10 +29,12 @@ from platform_sessions.adapters.redis import (
     RedisUserSessionRepository,
     open_redis_client,
 )
+from platform_sessions.adapters.redis.background_publisher import BackgroundEventPublisher
+from platform_sessions.adapters.redis.event_bus import RedisEventBus
 from platform_sessions.domain.policy import SessionPolicy
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.redis_storage import plug_redis_storage
-from tests.builders import ROUTING_KEY, a_platform, a_session
+from platform_sessions.domain.session_data import SessionDataChanges
+from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
+from tests.builders import ROUTING_KEY, a_platform, a_session, a_wiring, sessions_on
 from tests.contracts.platform_directory import save
 from tests.redis.legs import TEST_OPTIONS
 from tests.redis.round_trips import SendCounter, client_commands, count_sends
@@ -113,6 +117,20 @@ def test_a_platform_cache_miss_costs_one_fill_and_the_next_resolve_is_one_round_
     assert after_miss == after_hit
 
 
+def test_a_data_write_is_one_script_in_one_round_trip(private_redis, policy, clock):
+    client, servers = private_redis
+    repository = RedisUserSessionRepository(client, RedisKeys(ROUTING_KEY), policy)
+    session = a_session(now=clock.now(), policy=policy, data={f"k{i}": i for i in range(50)})
+    repository.create(session, max_sessions=10)
+    # The first write loads the script.
+    repository.write_data(session, SessionDataChanges(set={"k0": 0}), max_bytes=policy.max_data_bytes)
+
+    with client_commands(servers) as writing:
+        repository.write_data(session, SessionDataChanges(set={"k1": "one"}), max_bytes=policy.max_data_bytes)
+
+    assert writing == ["EVALSHA"]
+
+
 def test_reading_many_sessions_of_a_user_is_one_round_trip(private_redis, policy, clock):
     client, servers = private_redis
     counter = SendCounter()
@@ -144,15 +162,16 @@ def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis
     publisher's worker thread, off the request's path."""
     _, servers = private_redis
     endpoint = RedisEndpoint.cluster(servers) if len(servers) > 1 else RedisEndpoint.server(_url(servers))
-    container = Container(policy=SessionPolicy(), routing_key=ROUTING_KEY)
-    container.clock.override(clock)
-    close = plug_redis_storage(container, endpoint=endpoint, options=TEST_OPTIONS)
+    policy = SessionPolicy()
+    builder, wiring = (
+        RedisStorageBuilder(endpoint=endpoint, options=TEST_OPTIONS),
+        a_wiring(policy=policy, clock=clock),
+    )
+    storage = builder.container(wiring)
     counter = SendCounter()
     if len(servers) == 1:  # a cluster client's per-node pools are its own business
-        count_sends(container.storage.client(), counter)
-    sessions = container.facade()
-    sessions.add_closer(close)
-    with sessions:
+        count_sends(cast(redis.Redis, storage.client()), counter)
+    with sessions_on(builder.open(wiring, container=storage), policy=policy) as sessions:
         mastodon = sessions.connect_platform(
             "alice", name="Mastodon", platform_type="mastodon", instance_url="https://m.example", username="a"
         )
@@ -170,7 +189,9 @@ def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis
         with client_commands(servers) as switching:
             outcome = sessions.switch_platform(context, mastodon.id)
             switch_sends = counter.of_this_thread()
-            assert container.storage.event_publisher().flush()
+            publisher = storage.event_publisher()
+            assert isinstance(publisher, (RedisEventBus, BackgroundEventPublisher))  # cluster: no bus
+            assert publisher.flush()
 
     assert outcome.changed
     assert resolving == ["EVALSHA"]

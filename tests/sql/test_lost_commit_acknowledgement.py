@@ -34,17 +34,16 @@ from platform_sessions.domain.errors import CommitOutcomeUnknown, SessionNotFoun
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.token import SessionToken
 from platform_sessions.entrypoints import PlatformSessions
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.sql_storage import plug_sql_storage
+from platform_sessions.entrypoints.sql_storage import SqlStorageBuilder
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
-from tests.builders import ROUTING_KEY, a_session
+from tests.builders import a_session, a_wiring, sessions_on
 from tests.sql.databases import drop_tables, unique_prefix
 from tests.support import settings
 from tests.support.postgres import PostgresServer
 from tests.support.tcp_proxy import TcpProxy
 from tests.two_tier.faults import owed_outbox_depth
 from tests.two_tier.load import wait_until
-from tests.two_tier.wiring import two_tier_storage
+from tests.two_tier.wiring import two_tier_sessions
 
 pytestmark = pytest.mark.services
 
@@ -129,14 +128,15 @@ def rig(
     request: pytest.FixtureRequest, proxy: TcpProxy, postgres_schema: str, postgres_url: str
 ) -> Iterator[Rig]:
     url = PostgresServer(port=proxy.port).sqlalchemy_url(search_path=postgres_schema)
-    container = Container(policy=SessionPolicy(), routing_key=ROUTING_KEY)
+    policy = SessionPolicy()
     if request.param == "sql":
         prefix = unique_prefix()
-        close = plug_sql_storage(container, database_url=url, table_prefix=prefix, migrate=True)
+        builder = SqlStorageBuilder(database_url=url, table_prefix=prefix, migrate=True)
+        opened = builder.open(a_wiring(policy=policy))
         try:
-            yield Rig(container.facade(), proxy, None)
+            yield Rig(sessions_on(opened, policy=policy), proxy, None)
         finally:
-            close()
+            opened.close()
             direct = create_sql_engine(postgres_url)
             try:
                 drop_tables(direct, sql_tables(prefix))
@@ -144,8 +144,7 @@ def rig(
                 direct.dispose()
         return
     endpoint = RedisEndpoint.server(request.getfixturevalue("clean_redis_url"))
-    with two_tier_storage(endpoint, url, policy=SessionPolicy(), container=container) as storage:
-        facade = container.facade()
+    with two_tier_sessions(endpoint, url, policy=policy) as (facade, storage):
         storage.rewarmer().rewarm()  # completeness markers: a Redis miss is authoritative now
         yield Rig(facade, proxy, storage)
 

@@ -21,13 +21,12 @@ from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.ids import UserId
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.session import UserSession
+from platform_sessions.domain.session_data import SessionDataChanges
 from platform_sessions.domain.token import SessionToken
-from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
-from tests.builders import ROUTING_KEY
 from tests.two_tier.load import LoadStats, MixedLoad, wait_until
-from tests.two_tier.wiring import two_tier_storage
+from tests.two_tier.wiring import two_tier_sessions
 
 RELAY_INTERVAL_S = 0.2
 FAST_OPTIONS = RedisOptions(connect_timeout=0.1, read_timeout=0.2, publish_in_background=True)
@@ -57,6 +56,10 @@ class FailingMirror(RedisSessionMirror):
         self._maybe_fail()
         return super().rotate(old, session, now)
 
+    def put_data(self, session: UserSession, changes: SessionDataChanges, now: datetime) -> PutOutcome:
+        self._maybe_fail()
+        return super().put_data(session, changes, now)
+
 
 def _failing_mirror(storage: TwoTierStorage) -> None:
     storage.mirror.override(
@@ -79,22 +82,20 @@ def fault_rig(
     """The production wiring on ``redis_url`` and ``database_url`` with fast timeouts, a
     quick breaker and relay, and (if asked) the failing mirror."""
     policy = SessionPolicy(max_sessions_per_user=50)
-    container = Container(policy=policy, routing_key=ROUTING_KEY)
     settings = TwoTierSettings(
         breaker=BreakerSettings(failure_threshold=failure_threshold, open_seconds=0.5),
         relay_interval_s=RELAY_INTERVAL_S,
     )
-    with two_tier_storage(
+    with two_tier_sessions(
         RedisEndpoint.server(redis_url),
         database_url,
         policy=policy,
         settings=settings,
         options=FAST_OPTIONS,
         customize=_failing_mirror if failing_mirror else None,
-        container=container,
-    ) as storage:
+    ) as (sessions, storage):
         FailingMirror.failing = False
-        yield Rig(container.facade(), storage)
+        yield Rig(sessions, storage)
         FailingMirror.failing = False
 
 

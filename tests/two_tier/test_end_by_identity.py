@@ -15,10 +15,9 @@ from platform_sessions.adapters.redis.session_codec import encode_session
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import UserSession, new_csrf_token
 from platform_sessions.domain.token import TokenDigest
-from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
 from tests.builders import ROUTING_KEY, a_session
-from tests.two_tier.wiring import LEGS, leg_storage, two_tier_storage
+from tests.two_tier.wiring import LEGS, leg_storage, two_tier_sessions
 
 
 @pytest.fixture(params=[LEGS[0], LEGS[1]])
@@ -98,15 +97,12 @@ def test_already_active_is_decided_on_the_database_when_redis_trails_it(tmp_path
     """Redis missed a switch's mirror write (the breaker stayed closed): it still shows the
     platform the session left. A switch back with a copy as stale as Redis's must not take
     Redis's word for "already active"."""
-    container = Container(policy=policy, routing_key=ROUTING_KEY)
-    with two_tier_storage(
+    with two_tier_sessions(
         RedisEndpoint.in_process(),
         f"sqlite:///{tmp_path / 'stale.db'}",
         policy=policy,
         clock=clock,
-        container=container,
-    ) as storage:
-        sessions = container.facade()
+    ) as (sessions, storage):
         for name in ("Mastodon", "Pixelfed"):
             sessions.connect_platform(
                 "alice",

@@ -13,10 +13,9 @@ from platform_sessions.adapters.redis import RedisEndpoint
 from platform_sessions.adapters.sqlalchemy import SqlAlchemyUnitOfWork, database_session_factory
 from platform_sessions.domain.errors import ConcurrentUpdate
 from platform_sessions.domain.session import SessionChanges, UserSession
-from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
-from tests.builders import ROUTING_KEY, a_session
-from tests.two_tier.wiring import leg_storage, two_tier_storage
+from tests.builders import a_session
+from tests.two_tier.wiring import leg_storage, two_tier_sessions
 
 JOINING_LEGS = ("fakeredis+sqlite", "redis+postgresql")
 
@@ -127,15 +126,12 @@ def test_a_unit_of_work_on_another_sessionmaker_is_not_joined(storage, clock, po
 
 
 def test_a_switch_through_the_facade_is_one_database_transaction(tmp_path, policy, clock):
-    container = Container(policy=policy, routing_key=ROUTING_KEY)
-    with two_tier_storage(
+    with two_tier_sessions(
         RedisEndpoint.in_process(),
         f"sqlite:///{tmp_path / 'switch.db'}",
         policy=policy,
         clock=clock,
-        container=container,
-    ) as storage:
-        sessions = container.facade()
+    ) as (sessions, storage):
         for name in ("Mastodon", "Pixelfed"):
             sessions.connect_platform(
                 "alice", name=name, platform_type=name.lower(), instance_url="https://x.example", username="a"

@@ -25,18 +25,13 @@ from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.domain.platform import PlatformConnection
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock
-from platform_sessions.entrypoints.container import Container
 from platform_sessions.entrypoints.facade import PlatformSessions
-from platform_sessions.entrypoints.two_tier_storage import (
-    TwoTierStorage,
-    close_two_tier_storage,
-    plug_two_tier_storage,
-)
-from tests.builders import ROUTING_KEY
+from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage
 from tests.redis.near_caches import MAX_SILENCE_S, RETRY_AFTER_S, Seconds, near_cache_on, remembered
-from tests.sql.databases import drop_tables, unique_prefix
+from tests.sql.databases import unique_prefix
 from tests.support.redis_clients import ping_error
 from tests.support.redis_process import PrivateRedisServer
+from tests.two_tier.wiring import two_tier_sessions
 
 OPEN_S = 1.0
 SETTINGS = TwoTierSettings(
@@ -107,6 +102,8 @@ def _process(
 ) -> Iterator[Process]:
     """A two-tier storage on shared tables; the one that migrated them drops them."""
 
+    remembering = near_cache_on(redis_url, seconds, options=OPTIONS) if near_cache else None
+
     def on_seconds(storage: TwoTierStorage) -> None:
         storage.breaker.override(
             providers.Singleton(
@@ -116,28 +113,25 @@ def _process(
                 on_transition=storage.metrics.provided.breaker_moved,
             )
         )
-        if near_cache:
-            storage.near_cache.override(providers.Object(near_cache_on(redis_url, seconds, options=OPTIONS)))
+        if remembering is not None:
+            storage.near_cache.override(providers.Object(remembering))
 
-    container = Container(policy=policy, routing_key=ROUTING_KEY)
-    container.clock.override(clock)
-    storage = plug_two_tier_storage(
-        container,
-        endpoint=RedisEndpoint.server(redis_url),
-        database_url=database_url,
+    with two_tier_sessions(
+        RedisEndpoint.server(redis_url),
+        database_url,
+        policy=policy,
+        clock=clock,
+        settings=SETTINGS,
         options=OPTIONS,
+        customize=on_seconds,
         table_prefix=prefix,
         migrate=migrate,
-        settings=SETTINGS,
-        customize=on_seconds,
-    )
-    try:
-        yield Process(container.facade(), storage)
-    finally:
-        close_two_tier_storage(storage)
-        if migrate:
-            drop_tables(storage.engine(), storage.tables())
-            storage.engine().dispose()
+    ) as (sessions, storage):
+        try:
+            yield Process(sessions, storage)
+        finally:
+            if remembering is not None:
+                remembering.close()  # the test's own, not the storage's to release
 
 
 def assert_served_from_near_cache(process: Process, token: str) -> None:

@@ -10,10 +10,8 @@ from platform_sessions.domain.errors import StoreUnavailable
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.routing import issue_token
 from platform_sessions.entrypoints import bootstrap
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.two_tier_storage import close_two_tier_storage, plug_two_tier_storage
 from tests.builders import ROUTING_KEY
-from tests.two_tier.wiring import two_tier_storage
+from tests.two_tier.wiring import two_tier_sessions
 
 UNREACHABLE_POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:9/none"
 FAST = RedisOptions(connect_timeout=0.1, read_timeout=0.2)
@@ -26,16 +24,14 @@ def test_postgres_unreachable_is_store_unavailable_with_a_clear_message_and_no_l
     redis_server_factory,
 ):
     server = redis_server_factory()
-    container = Container(policy=SessionPolicy(), routing_key=ROUTING_KEY)
-    storage = plug_two_tier_storage(
-        container,
-        endpoint=RedisEndpoint.server(server.url),
-        database_url=UNREACHABLE_POSTGRES,
+    with two_tier_sessions(
+        RedisEndpoint.server(server.url),
+        UNREACHABLE_POSTGRES,
+        policy=SessionPolicy(),
         options=FAST,
         settings=QUICK_BREAKER,
-    )
-    sessions = container.facade()
-    try:
+        migrate=False,
+    ) as (sessions, storage):
         with pytest.raises(StoreUnavailable, match="OperationalError"):
             sessions.start_session("alice")
         # A token nobody has: Redis misses, the slot is not known complete, the database is asked.
@@ -46,8 +42,6 @@ def test_postgres_unreachable_is_store_unavailable_with_a_clear_message_and_no_l
         assert health.database_reachable is False
         assert health.redis_reachable is True
         assert health.healthy is False
-    finally:
-        close_two_tier_storage(storage)
 
 
 def test_redis_and_the_database_down_together_is_store_unavailable(redis_server_factory):
@@ -72,16 +66,13 @@ def test_redis_and_the_database_down_together_is_store_unavailable(redis_server_
 def test_the_database_alone_answers_while_redis_is_down(redis_server_factory, postgres_url):
     server = redis_server_factory()
     policy = SessionPolicy()
-    container = Container(policy=policy, routing_key=ROUTING_KEY)
-    with two_tier_storage(
+    with two_tier_sessions(
         RedisEndpoint.server(server.url),
         postgres_url,
         policy=policy,
         settings=QUICK_BREAKER,
         options=FAST,
-        container=container,
-    ) as storage:
-        sessions = container.facade()
+    ) as (sessions, storage):
         platform = sessions.connect_platform(
             "alice", name="M", platform_type="mastodon", instance_url="https://m.example", username="a"
         )

@@ -19,8 +19,6 @@ def storage(request: pytest.FixtureRequest, tmp_path, policy, clock) -> Iterator
 
 
 class TestTwoTierUserSessionRepository(UserSessionRepositoryContract):
-    session_data_supported = False  # write_data: the redis helper (issue 15)
-
     @pytest.fixture
     def repository(self, storage):
         return storage.user_sessions()

@@ -1,25 +1,24 @@
-"""Two-tier storages for tests: the production container, on chosen Redis and database."""
+"""Two-tier storages for tests: the production builder, on chosen Redis and database."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from platform_sessions.adapters.redis import RedisEndpoint, RedisOptions
+from platform_sessions.adapters.sqlalchemy import create_sql_engine
 from platform_sessions.adapters.two_tier import TwoTierSettings
 from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.ports import Clock
-from platform_sessions.entrypoints.container import Container
-from platform_sessions.entrypoints.two_tier_storage import (
-    TwoTierStorage,
-    close_two_tier_storage,
-    plug_two_tier_storage,
-    start_relay,
-)
-from tests.builders import ROUTING_KEY
+from platform_sessions.entrypoints.facade import PlatformSessions
+from platform_sessions.entrypoints.redis_storage import RedisStorageBuilder
+from platform_sessions.entrypoints.sql_storage import SqlStorageBuilder
+from platform_sessions.entrypoints.two_tier_storage import TwoTierStorage, TwoTierStorageBuilder
+from tests.builders import a_wiring, sessions_on
 from tests.sql.databases import drop_tables, unique_prefix
 
 LEGS = ("fakeredis+sqlite", "redis+postgresql", "cluster+sqlite")
@@ -28,7 +27,7 @@ MANUAL = TwoTierSettings(run_relay=False, auto_rewarm=False)
 
 
 @contextmanager
-def two_tier_storage(
+def two_tier_sessions(
     endpoint: RedisEndpoint,
     database_url: str,
     *,
@@ -37,31 +36,43 @@ def two_tier_storage(
     settings: TwoTierSettings = MANUAL,
     options: RedisOptions | None = None,
     customize: Callable[[TwoTierStorage], None] | None = None,
-    container: Container | None = None,
-) -> Iterator[TwoTierStorage]:
-    """A migrated two-tier storage under a fresh table prefix; tables dropped afterwards."""
-    container = container or Container(policy=policy, routing_key=ROUTING_KEY)
-    if clock is not None:
-        container.clock.override(clock)
-    storage = plug_two_tier_storage(
-        container,
-        endpoint=endpoint,
-        database_url=database_url,
-        options=options,
-        table_prefix=unique_prefix(),
-        migrate=True,
+    table_prefix: str | None = None,
+    migrate: bool = True,
+    drop: bool | None = None,
+) -> Iterator[tuple[PlatformSessions, TwoTierStorage]]:
+    """The facade on a two-tier storage and its container (``customize`` overrides providers
+    first), under a fresh table prefix unless given; by default, tables it migrated on a
+    database server are dropped afterwards."""
+    builder = TwoTierStorageBuilder(
+        redis=RedisStorageBuilder(endpoint=endpoint, options=options or RedisOptions()),
+        sql=SqlStorageBuilder(
+            database_url=database_url, table_prefix=table_prefix or unique_prefix(), migrate=migrate
+        ),
         settings=settings,
-        customize=customize,
     )
-    stop_relay = start_relay(storage)
+    wiring = a_wiring(policy=policy, clock=clock)
+    container = builder.container(wiring)
+    if customize is not None:
+        customize(container)
+    opened = builder.open(wiring, container=container)
     try:
-        yield storage
+        yield sessions_on(opened, policy=policy), container
     finally:
-        stop_relay()
-        close_two_tier_storage(storage)  # it still writes (clears applied outbox rows): tables first
-        if not database_url.startswith("sqlite"):
-            drop_tables(storage.engine(), storage.tables())
-            storage.engine().dispose()
+        opened.close()  # it still writes (clears applied outbox rows): tables after
+        if drop if drop is not None else migrate and not database_url.startswith("sqlite"):
+            engine = create_sql_engine(database_url)
+            try:
+                drop_tables(engine, container.tables())
+            finally:
+                engine.dispose()
+
+
+@contextmanager
+def two_tier_storage(endpoint: RedisEndpoint, database_url: str, **options: Any) -> Iterator[TwoTierStorage]:
+    """The container of :func:`two_tier_sessions` (the same options), for tests that use
+    its providers rather than the facade."""
+    with two_tier_sessions(endpoint, database_url, **options) as (_, storage):
+        yield storage
 
 
 def leg_storage(

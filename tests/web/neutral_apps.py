@@ -8,8 +8,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from platform_sessions.entrypoints.web import CONTEXT_KEY, require_session, session_handle
 from platform_sessions.entrypoints.web.asgi import Receive, Scope, Send
-from platform_sessions.entrypoints.web.handle import SessionHandle
-from platform_sessions.entrypoints.web.keys import HANDLE_KEY
+from platform_sessions.entrypoints.web.handle import HANDLE_KEY, SessionHandle
 
 
 def _act(handle: SessionHandle, path: str) -> None:

@@ -22,7 +22,7 @@ HOST = "app.example"
 
 @frozen
 class Login:
-    """A logged-in session: its cookie header value and its CSRF token."""
+    """A session (a logged-in one, or a visitor's): its cookie header value and its CSRF token."""
 
     cookie: str
     csrf_token: str
@@ -31,6 +31,12 @@ class Login:
 def login(sessions: PlatformSessions, user_id: str = "alice") -> Login:
     """A session started through the facade, as a browser would hold it."""
     started = sessions.start_session(user_id)
+    return Login(cookie=f"{COOKIE}={started.token.value}", csrf_token=started.context.csrf_token)
+
+
+def visit(sessions: PlatformSessions) -> Login:
+    """A visitor's anonymous session (started by a first data write), as a browser holds it."""
+    started = sessions.start_anonymous_session({"cart": ["book"]})
     return Login(cookie=f"{COOKIE}={started.token.value}", csrf_token=started.context.csrf_token)
 
 

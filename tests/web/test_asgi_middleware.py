@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from platform_sessions.adapters.memory import ManualClock
 from platform_sessions.entrypoints import PlatformSessions
 from platform_sessions.entrypoints.web import AsgiSessionMiddleware, WebSettings
-from platform_sessions.entrypoints.web.asgi import scope_headers
+from platform_sessions.entrypoints.web.asgi import ASGIApp, Receive, Scope, Send, scope_headers
 from tests.web.neutral_apps import asgi_app
 from tests.web.support import Alice, SetCookie, unreachable_store_sessions
 
@@ -108,3 +108,39 @@ def test_a_cookie_split_over_several_header_fields_is_found() -> None:
         "headers": [(b"cookie", b"a=1"), (b"Cookie", b"__Host-platform_session=x.y"), (b"accept", b"*/*")]
     }
     assert scope_headers(scope)["cookie"] == "a=1; __Host-platform_session=x.y"
+
+
+def session_app(replace: bool) -> ASGIApp:
+    """Sets ``theme`` in ``scope["session"]``: in the dict given, or in a new dict put there."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if replace:
+            scope["session"] = {**scope["session"], "theme": "dark"}
+        else:
+            scope["session"]["theme"] = "dark"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_scope_session_is_written_back_even_when_the_app_put_another_dict_there(
+    sessions: PlatformSessions, replace: bool
+) -> None:
+    client = TestClient(AsgiSessionMiddleware(session_app(replace), sessions), base_url=BASE)  # no lifespan
+    token = SetCookie.parse(client.get("/").headers["set-cookie"]).value
+    assert sessions.resolve(token).session.data == {"theme": "dark"}
+
+
+def test_scope_session_can_be_left_to_another_middleware(sessions: PlatformSessions) -> None:
+    seen: list[bool] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append("session" in scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    client = TestClient(AsgiSessionMiddleware(app, sessions, scope_session=False), base_url=BASE)
+    assert "set-cookie" not in client.get("/").headers
+    assert seen == [False]

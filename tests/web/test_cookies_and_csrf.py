@@ -33,6 +33,14 @@ def test_a_secure_cookie_has_the_host_prefix_and_every_protective_attribute() ->
     }
 
 
+def test_a_browser_session_cookie_has_neither_max_age_nor_expires() -> None:
+    cookie = SetCookie.parse(session_cookie(WebSettings(), "tok.en", None))
+    assert cookie.value == "tok.en"
+    assert "max-age" not in cookie.attributes
+    assert "expires" not in cookie.attributes
+    assert cookie.attributes.keys() == {"path", "httponly", "samesite", "secure"}
+
+
 def test_a_plain_http_cookie_drops_secure_and_with_it_the_prefix() -> None:
     cookie = SetCookie.parse(session_cookie(WebSettings(cookie_name="demo", secure=False), "t", 10))
     assert cookie.name == "demo"

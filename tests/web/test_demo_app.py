@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.test import Client
 
+from platform_sessions.domain.errors import SessionNotFound
 from platform_sessions.domain.events import DomainEvent
 from platform_sessions.domain.ports import EventPublisher
 from platform_sessions.entrypoints import PlatformSessions, bootstrap
@@ -14,6 +15,8 @@ from platform_sessions.entrypoints.web.demo import DemoSite, build_demo_site
 from platform_sessions.entrypoints.web.demo.passwords import hash_password, verify_password
 from tests.web.demo_support import BASE, DEMO_COOKIE, csrf_of, logged_in_client, password_of
 from tests.web.support import SetCookie
+
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}  # what a browser sends with a form of the page
 
 
 @pytest.fixture
@@ -141,6 +144,63 @@ def test_logout_needs_the_token_and_clears_the_cookie(site: DemoSite) -> None:
     response = client.post("/logout", data={"csrf_token": csrf_of(client)}, base_url=BASE)
     assert response.headers["Location"] == "/login?reason=logout"
     assert client.get_cookie(DEMO_COOKIE, domain="127.0.0.1") is None
+
+
+def test_a_switch_leaves_a_flash_message_that_the_next_state_read_shows_once(site: DemoSite) -> None:
+    client = logged_in_client(site)
+    assert client.get("/api/state", base_url=BASE).get_json()["flash"] is None
+    pixelfed = platform_id(client, "Pixelfed")
+    switched = client.post(
+        "/api/switch",
+        json={"platform_id": pixelfed},
+        headers={"X-CSRF-Token": csrf_of(client)},
+        base_url=BASE,
+    )
+    assert switched.status_code == 200
+    assert client.get("/api/state", base_url=BASE).get_json()["flash"] == "Switched to Pixelfed."
+    assert client.get("/api/state", base_url=BASE).get_json()["flash"] is None
+
+
+def test_a_visitors_theme_and_next_page_are_kept_through_the_login(
+    site: DemoSite, sessions: PlatformSessions
+) -> None:
+    client = Client(site.app)
+    assert 'data-theme="light"' in client.get("/login", base_url=BASE).get_data(as_text=True)
+    assert client.get_cookie(DEMO_COOKIE, domain="127.0.0.1") is None  # reading created nothing
+    chosen = client.post("/preferences", data={"theme": "dark"}, headers=SAME_ORIGIN, base_url=BASE)
+    assert chosen.headers["Location"] == "/login"
+    assert client.get("/sessions", base_url=BASE).headers["Location"] == "/login"
+    visitor = client.get_cookie(DEMO_COOKIE, domain="127.0.0.1")
+    assert visitor is not None  # the first write started the visitor's session
+    assert 'data-theme="dark"' in client.get("/login", base_url=BASE).get_data(as_text=True)
+
+    response = client.post(
+        "/login", data={"username": "alice", "password": password_of(site, "alice")}, base_url=BASE
+    )
+    assert response.headers["Location"] == "/sessions"  # where the visitor was going
+    logged_in = client.get_cookie(DEMO_COOKIE, domain="127.0.0.1")
+    assert logged_in is not None
+    assert logged_in.value != visitor.value
+    page = client.get("/sessions", base_url=BASE).get_data(as_text=True)
+    assert 'data-theme="dark"' in page
+    with pytest.raises(SessionNotFound):
+        sessions.resolve(visitor.value)
+    assert dict(sessions.resolve(logged_in.value).session.data) == {"theme": "dark"}
+
+
+def test_a_theme_is_per_session_and_checked(site: DemoSite) -> None:
+    laptop, phone = logged_in_client(site), logged_in_client(site)
+    assert (
+        laptop.post(
+            "/preferences", data={"theme": "dark", "csrf_token": csrf_of(laptop)}, base_url=BASE
+        ).headers["Location"]
+        == "/"
+    )
+    assert 'data-theme="dark"' in laptop.get("/", base_url=BASE).get_data(as_text=True)
+    assert 'data-theme="light"' in phone.get("/", base_url=BASE).get_data(as_text=True)
+    odd = laptop.post("/preferences", data={"theme": "neon", "csrf_token": csrf_of(laptop)}, base_url=BASE)
+    assert odd.status_code == 400
+    assert laptop.post("/preferences", data={"theme": "light"}, base_url=BASE).status_code == 403  # no token
 
 
 def test_static_files_and_unknown_paths(site: DemoSite) -> None:

@@ -123,3 +123,17 @@ def test_plain_http_settings_drop_secure_and_the_prefix(sessions: PlatformSessio
         assert cookie.name == "dev"
         assert "secure" not in cookie.attributes
         assert client.get("/me").json()["user"] == "alice"
+
+
+def test_request_session_keeps_a_cart_across_requests_and_through_the_login(
+    client: TestClient, sessions: PlatformSessions, alice: Alice
+) -> None:
+    assert client.get("/cart").json() == {"cart": []}
+    assert "set-cookie" not in client.get("/cart").headers  # reading starts no session
+    assert client.post("/cart", json={"name": "book"}).json() == {"cart": ["book"]}
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    csrf = client.post("/login", json={"username": "alice"}, headers=same_origin).json()["csrf_token"]
+    assert client.post("/cart", json={"name": "pen"}, headers={"X-CSRF-Token": csrf}).json() == {
+        "cart": ["book", "pen"]
+    }
+    assert client.get("/cart").json() == {"cart": ["book", "pen"]}

@@ -133,3 +133,22 @@ def test_plain_http_settings_drop_secure_and_the_prefix(sessions: PlatformSessio
         assert cookie.name == "dev"
         assert "secure" not in cookie.attributes
         assert client.get("/me").get_json()["user"] == "alice"
+
+
+def test_a_visitors_preference_and_flash_are_kept_in_the_store_and_through_the_login(
+    client: FlaskClient, sessions: PlatformSessions, alice: Alice
+) -> None:
+    saved = client.post("/preferences", data={"theme": "dark"}, base_url=BASE)
+    assert saved.get_json() == {"theme": "dark"}
+    visitor = token(client)
+    assert sessions.resolve(visitor).session.is_anonymous
+    same_origin = {"Sec-Fetch-Site": "same-origin"}  # a visitor's form post, as a browser sends it
+    client.post("/login", data={"username": "alice"}, headers=same_origin, base_url=BASE)
+    assert token(client) != visitor
+    assert client.get("/page", base_url=BASE).get_json() == {
+        "theme": "dark",
+        "messages": ["Preferences saved."],
+    }
+    assert client.get("/page", base_url=BASE).get_json()["messages"] == []
+    with pytest.raises(SessionNotFound):
+        sessions.resolve(visitor)

@@ -22,7 +22,7 @@ from tests.web.hostile_bodies import (
     nested_parameter_in_the_content_type,
 )
 from tests.web.neutral_apps import asgi_app, wsgi_app
-from tests.web.raw_calls import HOST, asgi_status, login, wsgi_status
+from tests.web.raw_calls import HOST, asgi_status, login, visit, wsgi_status
 
 LIMIT = WebSettings().max_form_bytes
 # A hostile body may cost this many times a benign one of the same size. The old lookup's
@@ -39,6 +39,17 @@ def test_nested_parameters_are_refused_not_a_500_under_wsgi(
     sessions: PlatformSessions, build: Callable[[int], tuple[str, bytes]]
 ) -> None:
     session = login(sessions)
+    content_type, body = build(LIMIT)
+    headers = [("Cookie", session.cookie), ("Content-Type", content_type)]
+    assert wsgi_status(SessionMiddleware(wsgi_app, sessions), "POST", headers, body) in (400, 403)
+
+
+@pytest.mark.parametrize("build", NESTED, ids=lambda b: b.__name__)
+def test_a_visitors_session_gets_the_same_bounded_search_of_hostile_bodies(
+    sessions: PlatformSessions, build: Callable[[int], tuple[str, bytes]]
+) -> None:
+    # No token and no browser header that vouches: the form body is searched, with every limit.
+    session = visit(sessions)
     content_type, body = build(LIMIT)
     headers = [("Cookie", session.cookie), ("Content-Type", content_type)]
     assert wsgi_status(SessionMiddleware(wsgi_app, sessions), "POST", headers, body) in (400, 403)

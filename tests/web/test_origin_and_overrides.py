@@ -13,7 +13,12 @@ import pytest
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.entrypoints import PlatformSessions
 from platform_sessions.entrypoints.web import AsgiSessionMiddleware, SessionMiddleware, WebSettings
-from platform_sessions.entrypoints.web.origins import cross_origin, normalized_origin, trusted_origin
+from platform_sessions.entrypoints.web.csrf import (
+    cross_origin,
+    normalized_origin,
+    same_origin_vouched,
+    trusted_origin,
+)
 from tests.web.neutral_apps import asgi_app, wsgi_app
 from tests.web.raw_calls import HOST, asgi_status, login, wsgi_status
 
@@ -166,3 +171,26 @@ def test_an_unknown_fetch_site_falls_back_to_the_origin() -> None:
     assert cross_origin(sec_fetch_site="sideways", origin="https://evil.example", own=SELF, trusted=())
     assert not cross_origin(sec_fetch_site="sideways", origin=SELF, own=SELF, trusted=())
     assert not cross_origin(sec_fetch_site="sideways", origin=None, own=SELF, trusted=())
+
+
+@pytest.mark.parametrize(
+    ("sec_fetch_site", "origin", "vouched"),
+    [
+        ("same-origin", None, True),
+        (None, SELF, True),
+        (None, "https://APP.example:443", True),
+        (None, "https://admin.example", True),  # trusted
+        ("none", None, False),  # typed in: no page of ours vouches for it
+        ("cross-site", "https://evil.example", False),
+        (None, "null", False),
+        (None, None, False),  # no browser said anything: the token is needed
+    ],
+)
+def test_only_a_positive_same_origin_header_vouches_for_an_anonymous_session(
+    sec_fetch_site: str | None, origin: str | None, vouched: bool
+) -> None:
+    trusted = (trusted_origin("https://admin.example"),)
+    assert (
+        same_origin_vouched(sec_fetch_site=sec_fetch_site, origin=origin, own=SELF, trusted=trusted)
+        is vouched
+    )

@@ -45,6 +45,17 @@ def test_the_flask_snippet_logs_in_and_switches() -> None:
     )
     assert switched.get_json() == {"platform": pixelfed.id, "changed": True}
     assert client.post("/platform", data={"platform_id": pixelfed.id}, base_url=BASE).status_code == 403
+    assert client.get("/page", base_url=BASE).get_json()["messages"] == ["Switched."]
+
+
+def test_the_flask_snippet_keeps_a_visitors_theme_through_the_login() -> None:
+    namespace = run_snippet(0)
+    client = namespace["app"].test_client()
+    assert client.get("/page", base_url=BASE).get_json() == {"theme": "light", "messages": []}
+    assert client.post("/theme", data={"theme": "dark"}, base_url=BASE).get_json() == {"theme": "dark"}
+    same_origin = {"Sec-Fetch-Site": "same-origin"}  # a visitor's form post, as a browser sends it
+    client.post("/login", data={"username": "alice"}, headers=same_origin, base_url=BASE)
+    assert client.get("/page", base_url=BASE).get_json() == {"theme": "dark", "messages": []}
 
 
 def test_the_fastapi_snippet_logs_in_and_answers_me() -> None:
@@ -53,3 +64,17 @@ def test_the_fastapi_snippet_logs_in_and_answers_me() -> None:
         assert client.get("/me").status_code == 401
         assert client.post("/login", json={"username": "alice"}).json()["user"] == "alice"
         assert client.get("/me").json() == {"user": "alice", "platform": None, "is_override": False}
+
+
+def test_the_fastapi_snippet_keeps_a_cart_in_request_session() -> None:
+    namespace = run_snippet(1)
+    with TestClient(namespace["app"], base_url=BASE) as client:
+        assert client.post("/cart", json={"name": "book"}).json() == {"cart": ["book"]}
+        same_origin = {"Sec-Fetch-Site": "same-origin"}  # the visitor has a session now
+        assert client.post("/cart", json={"name": "pen"}, headers=same_origin).json() == {
+            "cart": ["book", "pen"]
+        }
+        csrf = client.post("/login", json={"username": "alice"}, headers=same_origin).json()["csrf_token"]
+        assert client.post("/cart", json={"name": "ink"}, headers={"X-CSRF-Token": csrf}).json() == {
+            "cart": ["book", "pen", "ink"]
+        }

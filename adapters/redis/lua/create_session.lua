@@ -1,6 +1,6 @@
 -- Store a new session and enforce the per-user limit in the same atomic step.
 --
--- KEYS[1] the new session hash    KEYS[2] the user's index
+-- KEYS[1] the new session hash    KEYS[2] the user's index (absent for an anonymous session)
 -- KEYS[3..] session hashes of the index's members, declared by a retry (see below)
 -- ARGV[1] now (epoch µs)          ARGV[2] idle timeout (µs)       ARGV[3] max sessions
 -- ARGV[4] the new index member (digest hex)   ARGV[5] its score (absolute deadline, µs)
@@ -23,6 +23,12 @@ local first_field = 9 + declared_count
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'exists'}
+end
+if #KEYS == 1 then
+  -- An anonymous session (no index key declared): in no user's index, under no limit.
+  redis.call('HSET', KEYS[1], unpack(ARGV, first_field))
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  return {'ok', {}}
 end
 usable_index(KEYS[2])
 -- Members past their absolute deadline are dead whatever else they say.

@@ -8,7 +8,8 @@
 
 -- Write the session `fields` (flat name/value list) under `skey` unless a tombstone exists or
 -- Redis already holds this version or a later one; the larger last_seen_at of the two wins
--- either way (touches are Redis-only). Maintains the user's index and both TTLs.
+-- either way (touches are Redis-only). Maintains the user's index (`ikey`; nil for an
+-- anonymous session, which is in none) and both TTLs.
 -- Returns {status, last_seen_at_us as now stored ('' if none)} where status is 'tombstoned' |
 -- 'kept' | 'expired' | 'stored'.
 local function mirror_put(skey, ikey, tkey, now, idle, member, fields)
@@ -39,6 +40,9 @@ local function mirror_put(skey, ikey, tkey, now, idle, member, fields)
     redis.call('HSET', skey, name, value)
   end
   expire_at(skey, expires_at(new, idle), now)
+  if not ikey then
+    return {'stored', new.last_seen_at_us}  -- an anonymous session: in no index
+  end
   usable_index(ikey)
   redis.call('ZADD', ikey, new.absolute_expires_at_us, member)
   local index_ms = math.ceil((tonumber(new.absolute_expires_at_us) - now) / 1000)
@@ -52,7 +56,7 @@ end
 -- `tombstone_ms` (the session's remaining absolute lifetime; nothing to guard after that).
 local function mirror_forget(skey, ikey, tkey, member, tombstone_ms)
   redis.call('DEL', skey)
-  if redis.call('TYPE', ikey)['ok'] == 'zset' then
+  if ikey and redis.call('TYPE', ikey)['ok'] == 'zset' then
     redis.call('ZREM', ikey, member)
   end
   if tonumber(tombstone_ms) > 0 then

@@ -23,7 +23,9 @@ local function read_session(key)
   for i = 1, #flat, 2 do
     s[flat[i]] = flat[i + 1]
   end
-  if s.schema ~= SCHEMA or not s.session_id or not s.user_id or not s.user_label
+  -- An anonymous session has neither a user id nor a label (it is in no user's index); a hash
+  -- with one and not the other is no session at all.
+  if s.schema ~= SCHEMA or not s.session_id or (not s.user_id) ~= (not s.user_label)
       or not tonumber(s.created_at_us) or not tonumber(s.last_seen_at_us)
       or not tonumber(s.absolute_expires_at_us) or not tonumber(s.version) then
     return nil, 'corrupt', flat
@@ -81,12 +83,30 @@ local function is_decodable(s, flat)
   if not pcall(cjson.decode, s.attributes) then
     return false
   end
+  if s.data_bytes and not string.match(s.data_bytes, '^%d+$') then
+    return false
+  end
+  -- Each data key's value is JSON text (fields 'd:' + key; see session_codec.py).
+  for i = 1, #flat, 2 do
+    if string.sub(flat[i], 1, 2) == 'd:' and not pcall(cjson.decode, flat[i + 1]) then
+      return false
+    end
+  end
   for i = 1, #flat do
     if not is_utf8(flat[i]) then
       return false
     end
   end
   return true
+end
+
+-- The idle timeout that applies to `s`: scripts that may meet an anonymous session are given
+-- the anonymous policy's too (shorter); without it, the one timeout applies to every session.
+local function idle_for(s, idle_us, anonymous_idle_us)
+  if not s.user_id and anonymous_idle_us then
+    return anonymous_idle_us
+  end
+  return idle_us
 end
 
 -- When the session ends if it is not seen again: the earlier of its idle and absolute deadlines.

@@ -4,6 +4,7 @@
 -- KEYS[1] the session hash        KEYS[2] the platform cache of the session's routing tag
 -- ARGV[1] now (epoch µs)          ARGV[2] touch interval (µs)     ARGV[3] idle timeout (µs)
 -- ARGV[4] requested platform id, '' for none
+-- ARGV[5] the anonymous policy's idle timeout (µs), for a session without a user
 -- KEYS[3] (two-tier storage only) the completeness marker of the session's hash slot
 --
 -- Returns {'missing', complete} | {'corrupt', raw} | {'ok', session, platforms, last seen
@@ -21,6 +22,7 @@ if status ~= 'ok' then
   return {status, flat}
 end
 local seen_before = s.last_seen_at_us
+idle = idle_for(s, idle, tonumber(ARGV[5]))
 -- An expired session is returned untouched for the caller to judge; a live one is touched
 -- only once the interval has passed, so most requests write nothing.
 if is_live(s, now, idle) and now - tonumber(s.last_seen_at_us) >= interval then
@@ -37,4 +39,6 @@ local encoded_ok, encoded = pcall(cjson.encode, s)
 if not encoded_ok then
   return {'corrupt', flat}
 end
-return {'ok', encoded, read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4]), seen_before}
+-- An anonymous session has no user, hence no platforms: nothing to read for it.
+local platforms = s.user_label and read_platforms(KEYS[2], s.user_label, s.active_platform_id, ARGV[4]) or {}
+return {'ok', encoded, platforms, seen_before}

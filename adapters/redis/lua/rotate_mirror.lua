@@ -2,7 +2,7 @@
 -- new one, atomically (no reader sees both or neither).
 --
 -- KEYS[1] the old hash   KEYS[2] the old tombstone   KEYS[3] the new hash   KEYS[4] the new
--- tombstone   KEYS[5] the user's index
+-- tombstone   KEYS[5] the user's index (absent for an anonymous session)
 -- ARGV[1] now (µs)   ARGV[2] idle timeout (µs)   ARGV[3] old member   ARGV[4] old tombstone TTL
 -- (ms)   ARGV[5] new member   ARGV[6..] the session's field/value pairs
 -- Returns what the put answered.

@@ -1,4 +1,14 @@
-"""The demo's WSGI application: routes and handlers, behind the library's session middleware."""
+"""The demo's WSGI application: routes and handlers, behind the library's session middleware.
+
+Besides logins, it keeps three things in the session's data (``SessionHandle.write_data``):
+
+- ``theme``: a per-session preference, which a visitor may set before logging in (the first
+  write starts the visitor's anonymous session) and keeps through the login;
+- ``next``: where a visitor was going when sent to the login form, a pre-login value the login
+  carries into the new session and then uses up;
+- ``flash``: a message for the next page, set by a switch and shown (once) by the next state
+  read, in whichever tab makes it.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +39,20 @@ from platform_sessions.entrypoints.web.event_stream_wsgi import is_reconnect, op
 from platform_sessions.entrypoints.web.handle import SessionHandle
 from platform_sessions.entrypoints.web.refusals import login_required
 from platform_sessions.entrypoints.web.server_sent_events import EVENT_STREAM_HEADERS
-from platform_sessions.entrypoints.web.wsgi_access import session_handle
+from platform_sessions.entrypoints.web.wsgi import session_handle
 
 Handler = Callable[[Request, SessionHandle], Response]
+
+# Where a login may send the user on: pages of ours only (never a URL from the request).
+AFTER_LOGIN = frozenset({"/", "/sessions"})
+
+
+def chrome(handle: SessionHandle) -> pages.Chrome:
+    """The page chrome of the request's session (a visitor's too)."""
+    theme = handle.data.get("theme")
+    return pages.Chrome(
+        csrf_token=handle.csrf_token or "", theme=theme if theme in pages.THEMES else pages.THEMES[0]
+    )
 
 
 def _platform_json(platform: PlatformConnection) -> dict[str, object]:
@@ -67,6 +88,7 @@ class DemoApp:
             ("GET", "/login"): self.login_form,
             ("POST", "/login"): self.login,
             ("POST", "/logout"): self.logout,
+            ("POST", "/preferences"): self.set_preference,
             ("GET", "/sessions"): self.sessions_page,
             ("POST", "/sessions/end"): self.end_session,
             ("POST", "/sessions/end-others"): self.end_other_sessions,
@@ -96,38 +118,54 @@ class DemoApp:
         context = handle.context
         if context is None:
             return redirect("/login")
-        return html(pages.dashboard_page(context, self._name(context)))
+        return html(pages.dashboard_page(context, self._name(context), chrome(handle)))
 
     def login_form(self, request: Request, handle: SessionHandle) -> Response:
         """The login form (logged-in visitors go to the dashboard)."""
         if handle.context is not None:
             return redirect("/")
-        return html(pages.login_page(reason=request.query.get("reason")))
+        return html(pages.login_page(chrome(handle), reason=request.query.get("reason")))
 
     def login(self, request: Request, handle: SessionHandle) -> Response:
         """Check the password, then start a session: the middleware sets the cookie."""
         user_id = request.form.get("username", "")
         account = self._accounts.authenticate(user_id, request.form.get("password", ""))
         if account is None:
-            page = pages.login_page(error="Wrong user or password.", user_id=user_id)
+            page = pages.login_page(chrome(handle), error="Wrong user or password.", user_id=user_id)
             return html(page, HTTPStatus.UNAUTHORIZED)
-        handle.start(account.user_id)
-        return redirect("/")
+        handle.start(account.user_id)  # a visitor's theme and next page come along
+        going = handle.data.get("next")
+        if going is not None:
+            handle.write_data(delete=["next"])
+        return redirect(going if going in AFTER_LOGIN else "/")
 
     def logout(self, request: Request, handle: SessionHandle) -> Response:
         """End this session; the middleware clears the cookie."""
         handle.end()
         return redirect("/login?reason=logout")
 
+    def set_preference(self, request: Request, handle: SessionHandle) -> Response:
+        """Keep the theme in the session's data: a visitor's first choice starts its session."""
+        theme = request.form.get("theme", "")
+        if theme not in pages.THEMES:
+            return error_json(HTTPStatus.BAD_REQUEST, "unknown_theme", "the theme is light or dark")
+        handle.write_data(set={"theme": theme})
+        return redirect("/" if handle.context is not None else "/login")
+
     def sessions_page(self, request: Request, handle: SessionHandle) -> Response:
         """Every live session of the user, with device, address and last seen."""
         context = handle.context
         if context is None:
+            handle.write_data(set={"next": "/sessions"})  # where the login will send them on
             return redirect("/login")
         summaries = self._sessions.list_sessions(context.logged_in_user_id, current=context)
         ended = request.query.get("ended")
         page = pages.sessions_page(
-            context, self._name(context), summaries, ended=int(ended) if ended and ended.isdigit() else None
+            context,
+            self._name(context),
+            summaries,
+            chrome(handle),
+            ended=int(ended) if ended and ended.isdigit() else None,
         )
         return html(page)
 
@@ -160,8 +198,12 @@ class DemoApp:
         context = handle.context
         if context is None:
             return refusal_response(login_required())
+        flash = handle.data.get("flash")
+        if flash is not None:
+            handle.write_data(delete=["flash"])  # shown once, by whichever tab reads it first
         return json_response(
             {
+                "flash": flash,
                 "user": {"id": context.user_id, "name": self._name(context)},
                 "session": {
                     "handle": context.handle,
@@ -190,6 +232,11 @@ class DemoApp:
         except PlatformInactive:
             return error_json(HTTPStatus.FORBIDDEN, "platform_inactive", "this platform is deactivated")
         active = outcome.session.active_platform_id
+        if outcome.changed:
+            # The handle's context follows the switch: its platform is the one switched to.
+            platform = handle.context.platform if handle.context is not None else None
+            name = platform.name if platform is not None and platform.id == active else active
+            handle.write_data(set={"flash": f"Switched to {name}."})
         return json_response({"changed": outcome.changed, "active_platform_id": active})
 
     def events(self, request: Request, handle: SessionHandle) -> Response:

@@ -1,10 +1,16 @@
-"""The demo's HTML pages: small server-rendered shells; ``static/app.js`` fills in live data."""
+"""The demo's HTML pages: small server-rendered shells; ``static/app.js`` fills in live data.
+
+Every page takes the request's :class:`Chrome`: the CSRF token of whatever session the
+browser has (a visitor's anonymous one included) and the session's theme preference.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
+
+from attrs import frozen
 
 from platform_sessions.domain.context import SessionContext, SessionSummary
 from platform_sessions.entrypoints.web.demo.devices import describe_device
@@ -16,10 +22,36 @@ LOGIN_NOTICES = {
 }
 
 
+THEMES = ("light", "dark")
+
+
+@frozen
+class Chrome:
+    """What every page shows whoever is logged in: the session's theme, the token of its forms."""
+
+    csrf_token: str = ""  # the session's, a visitor's included; empty before any session
+    theme: str = "light"
+
+
+def _theme_switch(chrome: Chrome) -> str:
+    other = "dark" if chrome.theme == "light" else "light"
+    return f"""<form method="post" action="/preferences" class="inline">
+      <input type="hidden" name="csrf_token" value="{escape(chrome.csrf_token)}">
+      <input type="hidden" name="theme" value="{other}">
+      <button type="submit" class="link" id="theme-switch">{other.capitalize()} theme</button>
+    </form>"""
+
+
 def _layout(
-    title: str, page: str, content: str, *, context: SessionContext | None, user_name: str = ""
+    title: str,
+    page: str,
+    content: str,
+    *,
+    context: SessionContext | None,
+    chrome: Chrome,
+    user_name: str = "",
 ) -> str:
-    csrf = escape(context.csrf_token) if context else ""
+    csrf = escape(chrome.csrf_token)
     handle = escape(context.handle) if context else ""
     navigation = ""
     if context is not None:
@@ -34,7 +66,7 @@ def _layout(
         </form>
       </nav>"""
     return f"""<!doctype html>
-<html lang="en">
+<html lang="en" data-theme="{escape(chrome.theme)}">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -51,13 +83,17 @@ def _layout(
 {content}
   </main>
   <footer>A demo of <code>platform-sessions</code>: the users and their passwords are printed by
-    <code>platform-sessions demo</code>, and every session change goes through the library.</footer>
+    <code>platform-sessions demo</code>, and every session change goes through the library.
+    The theme is a preference kept in this browser's session (a visitor's too, carried through
+    the login). {_theme_switch(chrome)}</footer>
 </body>
 </html>
 """
 
 
-def login_page(*, reason: str | None = None, error: str | None = None, user_id: str = "") -> str:
+def login_page(
+    chrome: Chrome, *, reason: str | None = None, error: str | None = None, user_id: str = ""
+) -> str:
     """The login form, with a notice when a session was ended or a login failed."""
     notice = ""
     if error:
@@ -78,10 +114,10 @@ def login_page(*, reason: str | None = None, error: str | None = None, user_id: 
         <code>platform-sessions demo</code>. Passwords are new on every run and kept only as
         scrypt hashes.</p>
     </section>"""
-    return _layout("Log in", "login", content, context=None)
+    return _layout("Log in", "login", content, context=None, chrome=chrome)
 
 
-def dashboard_page(context: SessionContext, user_name: str) -> str:
+def dashboard_page(context: SessionContext, user_name: str, chrome: Chrome) -> str:
     """The platforms page; ``app.js`` loads and renders the state through ``/api/state``."""
     content = f"""    <section class="banner" id="override-banner" hidden>
       This tab works on <strong id="override-name"></strong> through the <code>X-Platform-Id</code>
@@ -89,6 +125,7 @@ def dashboard_page(context: SessionContext, user_name: str) -> str:
       <button type="button" class="link" id="clear-override">Back to the session's platform</button>
     </section>
     <p class="notice error" id="dashboard-error" role="alert" hidden></p>
+    <p class="notice" id="flash" role="status" hidden></p>
     <section class="card">
       <h1>Hello, {escape(user_name)}</h1>
       <dl class="facts">
@@ -108,7 +145,7 @@ def dashboard_page(context: SessionContext, user_name: str) -> str:
       <p class="muted">Pushed to this page by server-sent events, fed from the library's event publisher.</p>
       <ol class="events" id="events"><li class="muted" id="no-events">Nothing yet.</li></ol>
     </section>"""
-    return _layout("Platforms", "dashboard", content, context=context, user_name=user_name)
+    return _layout("Platforms", "dashboard", content, context=context, chrome=chrome, user_name=user_name)
 
 
 def _time(moment: datetime) -> str:
@@ -136,7 +173,12 @@ def _session_row(summary: SessionSummary, csrf_token: str) -> str:
 
 
 def sessions_page(
-    context: SessionContext, user_name: str, summaries: Sequence[SessionSummary], *, ended: int | None = None
+    context: SessionContext,
+    user_name: str,
+    summaries: Sequence[SessionSummary],
+    chrome: Chrome,
+    *,
+    ended: int | None = None,
 ) -> str:
     """The "your sessions" page: every live session of the user, each with an end button."""
     rows = "\n".join(_session_row(summary, context.csrf_token) for summary in summaries)
@@ -162,4 +204,4 @@ def sessions_page(
           End all other sessions ({others})</button>
       </form>
     </section>"""
-    return _layout("Your sessions", "sessions", content, context=context, user_name=user_name)
+    return _layout("Your sessions", "sessions", content, context=context, chrome=chrome, user_name=user_name)

@@ -27,9 +27,9 @@ from typing import Any
 
 from platform_sessions.domain.errors import InvalidInput
 from platform_sessions.entrypoints.bootstrap import bootstrap
-from platform_sessions.entrypoints.embedded_routing_key import embedded_routing_key
 from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.settings import DEFAULT_DATABASE_URL, Settings
+from platform_sessions.entrypoints.sqlite_file import embedded_routing_key
 from platform_sessions.entrypoints.web.demo.seed import seed_demo
 from platform_sessions.entrypoints.web.demo.serve import Printer, _can_open_browser, _print, introduction
 from platform_sessions.entrypoints.web.demo.server import LOOPBACK, DemoServer, listening_socket

@@ -119,6 +119,13 @@ function render(state) {
 
   const list = document.getElementById("platforms");
   list.replaceChildren(...state.platforms.map((platform) => platformItem(platform, state)));
+
+  // A flash message kept in the session's data (after a switch): the server hands it out once.
+  const flash = document.getElementById("flash");
+  if (flash && state.flash) {
+    flash.textContent = state.flash;
+    flash.hidden = false;
+  }
 }
 
 async function refreshDashboard() {
