@@ -22,20 +22,33 @@ class StartedSession:
 class SwitchOutcome:
     """The result of a platform switch.
 
-    ``session`` is the session as stored once the switch was decided: the one written, or,
-    when ``changed`` is false (the platform was already active: a double click, or another
-    request switched first), the stored session that decision was made on, never an older copy.
-    ``new_token`` is set when the policy rotates the token on switch.
+    ``context`` is the session as stored once the switch was decided, on the target platform
+    (as the switch read and stamped it): the session written, or, when ``changed`` is false
+    (the platform was already active: a double click, or another request switched first), the
+    stored session that decision was made on, never an older copy. It is what the request
+    works in from now on; nothing needs to be read again. ``new_token`` is set when the policy
+    rotates the token on switch.
     """
 
-    session: UserSession
+    context: SessionContext
     changed: bool
     new_token: SessionToken | None = None
+
+    @property
+    def session(self) -> UserSession:
+        """The session as stored (``context.session``)."""
+        return self.context.session
 
 
 @frozen
 class RotatedSession:
-    """The same session under a new token; the old token no longer resolves."""
+    """The same session under a new token; the old token no longer resolves.
+
+    ``context`` is the caller's context moved to the rotated session (same platform, same
+    override), when the caller handed in a context (the web handle does); ``None`` when it
+    handed in a bare session, whose platform the rotation never reads.
+    """
 
     token: SessionToken
     session: UserSession
+    context: SessionContext | None = None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import attrs
 from attrs import frozen
 
 from platform_sessions.application.outcome_unknown import resolve_unknown_commit
 from platform_sessions.application.results import RotatedSession
+from platform_sessions.domain.context import SessionContext
 from platform_sessions.domain.errors import CommitOutcomeUnknown, ConcurrentUpdate, SessionNotFound
 from platform_sessions.domain.events import SessionRotated
 from platform_sessions.domain.ports import Clock, EventPublisher, UserSessionRepository
@@ -35,7 +37,9 @@ class RotateSession:
     clock: Clock
     routing_key: RoutingKey
 
-    def __call__(self, session: UserSession) -> RotatedSession:
+    def __call__(self, session: UserSession, *, context: SessionContext | None = None) -> RotatedSession:
+        """Rotate ``session``; with the request's ``context`` (of that session) the result carries
+        it moved to the rotated session."""
         current = session
         for _ in range(ATTEMPTS):
             # A visitor's new token keeps its (random) routing tag, as a user's keeps theirs:
@@ -59,7 +63,8 @@ class RotateSession:
                         user_id=rotated.user_id, occurred_at=self.clock.now(), session_handle=rotated.handle
                     )
                 )
-            return RotatedSession(token, rotated)
+            moved = attrs.evolve(context, session=rotated) if context is not None else None
+            return RotatedSession(token, rotated, moved)
         raise ConcurrentUpdate(f"the session kept changing under {ATTEMPTS} attempts to rotate it")
 
     def _rotate(self, current: UserSession, token: SessionToken, csrf_token: str) -> UserSession:

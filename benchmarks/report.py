@@ -8,9 +8,18 @@ from benchmarks.anatomy import Anatomy
 from benchmarks.concurrency import Throughput
 from benchmarks.machine import Machine
 from benchmarks.operation_table import OperationTable
+from benchmarks.peers import PeersResult
 from benchmarks.purge import PurgeResult
 from benchmarks.scale import ScaleResult
-from benchmarks.targets import Verdict, operation_verdicts, purge_verdict, scale_verdict
+from benchmarks.targets import (
+    Verdict,
+    operation_verdicts,
+    peer_verdicts,
+    purge_verdict,
+    scale_verdict,
+    throughput_verdicts,
+)
+from benchmarks.throughput import CONNECTIONS, THREADS, ThroughputResult
 from benchmarks.timing import Measured
 
 METHOD = """\
@@ -43,6 +52,8 @@ class Report:
     scale: ScaleResult | None = None
     purge: PurgeResult | None = None
     concurrency: dict[str, list[Throughput]] = field(factory=dict)
+    peers: PeersResult | None = None
+    throughput: ThroughputResult | None = None
     notes: list[str] = field(factory=list)
 
     def verdicts(self) -> list[tuple[str, Verdict]]:
@@ -54,6 +65,10 @@ class Report:
             found.append(("redis", scale_verdict(self.scale)))
         if self.purge is not None:
             found.append(("sql", purge_verdict(self.purge)))
+        if self.peers is not None:
+            found.extend(("two-tier", v) for v in peer_verdicts(self.peers))
+        if self.throughput is not None:
+            found.extend(("two-tier", v) for v in throughput_verdicts(self.throughput))
         return found
 
     def markdown(self) -> str:
@@ -67,6 +82,10 @@ class Report:
             lines += _purge(self.purge)
         for kind, results in self.concurrency.items():
             lines += _concurrency(kind, results)
+        if self.peers is not None:
+            lines += _peers(self.peers)
+        if self.throughput is not None:
+            lines += _throughput(self.throughput)
         if self.notes:
             lines += ["## Notes", "", *(f"- {note}" for note in self.notes), ""]
         return "\n".join(lines)
@@ -187,4 +206,72 @@ def _concurrency(kind: str, results: list[Throughput]) -> list[str]:
     for t in results:
         ratio = t.resolves_per_s / t.gets_per_s
         lines.append(f"| {t.label} | {t.resolves_per_s:,.0f} | {t.gets_per_s:,.0f} | {ratio:.2f} |")
+    return [*lines, ""]
+
+
+PEERS_METHOD = """\
+Each framework's app is called in process (a prepared WSGI environ or ASGI scope, no socket),
+one request per run, all rows interleaved round by round with the baseline (one redis-py GET
+of a session-sized value) on a private redis-server and the run's PostgreSQL schema. "session
+layer" is the request's median minus that of the same framework's bare app (same views, no
+sessions); "x GET" divides it by the baseline. Redis round trips and SQL as in the operation
+tables (redis-py's synchronous sends: starsessions' asyncio client shows 0 there; Django's
+statements through its own connection wrapper; its transactions are not counted: n/c); "Redis
+commands" is what the server counted per request (`INFO commandstats`, separate untimed runs),
+for every client alike. This library's rows use the Flask extension with default settings."""
+
+
+def _peers(peers: PeersResult) -> list[str]:
+    base = peers.baseline.median
+    lines = [
+        "## Peers: through the web, beside the libraries users would pick",
+        "",
+        PEERS_METHOD,
+        "",
+        f"{peers.rounds} rounds; baseline GET {base * 1e6:,.0f} µs of a {peers.value_size}-byte value.",
+        "",
+        "| request | median µs | session layer µs | x GET | Redis round trips | Redis commands "
+        "| SQL statements | SQL transactions |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, bare in peers.bare.items():
+        lines.append(f"| {name} | {bare.median * 1e6:,.0f} | | | | | | |")
+    for row in peers.rows:
+        m = row.measured
+        layer = peers.layer(row)
+        commands = "" if row.server_commands is None else f"{row.server_commands:.1f}"
+        transactions = "n/c" if row.framework == "Django" else _counts(m, "transactions")
+        lines.append(
+            f"| {m.name} | {m.median * 1e6:,.0f} | {layer * 1e6:,.0f} | {layer / base:.2f} "
+            f"| {_counts(m, 'redis')} | {commands} | {_counts(m, 'sql')} | {transactions} |"
+        )
+    lines.append("")
+    lines += [f"- not measured: {missing}" for missing in peers.missing]
+    return [*lines, ""]
+
+
+def _throughput(result: ThroughputResult) -> list[str]:
+    lines = [
+        "## Throughput: the read request under real servers",
+        "",
+        f"`wrk -t1 -c{CONNECTIONS} -d{result.seconds:.0f}s --latency`, `GET /read` with the session's "
+        "cookie; "
+        f"gunicorn `-k gthread -w 1 --threads {THREADS}`, uvicorn with one worker; the apps alternate, "
+        f"{result.repeats} run(s) each, the best run shown (the least disturbed by the shared machine), "
+        "every run listed after it.",
+        "",
+        "| server | app | requests/s | p50 ms | p99 ms | errors | all runs (req/s, p99 ms) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for app in result.apps:
+        best = app.best()
+        if best is None:
+            continue
+        runs = "; ".join(f"{r.requests_per_s:,.0f}, {r.p99_ms:.1f}" for r in app.runs)
+        lines.append(
+            f"| {app.server} | {app.name} | {best.requests_per_s:,.0f} | {best.p50_ms:.2f} "
+            f"| {best.p99_ms:.1f} | {best.errors} | {runs} |"
+        )
+    lines.append("")
+    lines += [f"- skipped: {reason}" for reason in result.skipped]
     return [*lines, ""]

@@ -13,16 +13,18 @@ from benchmarks import counting
 from benchmarks.concurrency import measure_concurrency
 from benchmarks.machine import describe_machine, load_average
 from benchmarks.operation_table import measure_operations
+from benchmarks.peers import measure_peers
 from benchmarks.private_postgres import private_schema
 from benchmarks.purge import measure_purge
 from benchmarks.report import Report
 from benchmarks.scale import measure_scale
 from benchmarks.sizes import FULL, QUICK
 from benchmarks.storages import Servers, chosen_kinds, delete_run_keys
+from benchmarks.throughput import measure_throughput
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SECTIONS = ("operations", "scale", "purge", "concurrency")
+SECTIONS = ("operations", "scale", "purge", "concurrency", "peers", "throughput")
 RESULTS = Path(__file__).with_name("results.md")
 
 
@@ -85,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say(f"concurrency on {kind.value} storage")
                 report.concurrency[kind.value] = measure_concurrency(
                     kind, servers, seconds=sizes.concurrency_seconds, repeats=sizes.concurrency_repeats
+                )
+            if "peers" in sections:
+                _say(f"peers: this library through the web beside the others ({sizes.peers_rounds} rounds)")
+                report.peers = measure_peers(servers, rounds=sizes.peers_rounds, warmup=sizes.warmup)
+            if "throughput" in sections:
+                _say(f"throughput under gunicorn and uvicorn ({sizes.throughput_seconds:.0f} s per wrk run)")
+                report.throughput = measure_throughput(
+                    servers, seconds=sizes.throughput_seconds, repeats=sizes.concurrency_repeats
                 )
         finally:
             delete_run_keys(args.redis_url, servers.key_prefix)

@@ -15,6 +15,8 @@ class Sizes:
     purge_batch: int
     concurrency_seconds: float
     concurrency_repeats: int
+    peers_rounds: int  # timed rounds of the peers section (every request kind once per round)
+    throughput_seconds: float  # each wrk run of the throughput section
 
 
 FULL = Sizes(
@@ -26,6 +28,8 @@ FULL = Sizes(
     purge_batch=1000,
     concurrency_seconds=3.0,
     concurrency_repeats=3,
+    peers_rounds=400,
+    throughput_seconds=5.0,
 )
 
 QUICK = Sizes(
@@ -37,4 +41,6 @@ QUICK = Sizes(
     purge_batch=500,
     concurrency_seconds=0.2,
     concurrency_repeats=1,
+    peers_rounds=5,
+    throughput_seconds=1.0,
 )

@@ -6,8 +6,22 @@ from attrs import frozen
 
 from benchmarks.operation_table import OperationTable
 from benchmarks.operations import UNCACHED_RESOLVE
+from benchmarks.peers import (
+    DJANGO_VIEW_CREATE,
+    DJANGO_VIEW_CYCLE,
+    DJANGO_VIEW_FLUSH,
+    DJANGO_VIEW_MODIFY,
+    LIB_END,
+    LIB_READ,
+    LIB_READ_MISS,
+    LIB_ROTATE,
+    LIB_START,
+    LIB_SWITCH,
+    PeersResult,
+)
 from benchmarks.purge import PurgeResult
 from benchmarks.scale import ScaleResult
+from benchmarks.throughput import FLASK_SESSION_GUNICORN, FROZEN, LIB_GUNICORN, ThroughputResult
 from benchmarks.timing import Measured
 
 RESOLVE_MAX_RATIO = 1.3
@@ -100,3 +114,86 @@ def purge_verdict(purge: PurgeResult) -> Verdict:
         purge.longest <= PURGE_MAX_TRANSACTION_S and purge.expired_rows_left == 0,
         f"longest {purge.longest * 1000:.0f} ms over {len(purge.batches)} transactions",
     )
+
+
+# Issue 16's targets for the web rows of the peers section (session layers, same run).
+SWITCH_MAX_TO_DJANGO = 0.5
+READ_HIT_MAX_X_GET = 0.5
+READ_MISS_MAX_X_GET = 1.5
+
+
+def peer_verdicts(peers: PeersResult) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    switch, django = peers.row(LIB_SWITCH), peers.row(DJANGO_VIEW_MODIFY)
+    if switch is not None:
+        rt, tx = _most(switch.measured, "redis"), _most(switch.measured, "transactions")
+        held = rt <= 2 and tx <= 1
+        measured = (
+            f"{rt} round trip(s), {tx} transaction(s), {switch.server_commands:.1f} commands at the server"
+        )
+        if django is not None:
+            ratio = peers.layer(switch) / peers.layer(django)
+            held = held and ratio <= SWITCH_MAX_TO_DJANGO
+            measured += f", {ratio:.2f}x Django's modify+save"
+        verdicts.append(
+            Verdict(
+                "web switch: 1 transaction, ≤ 2 round trips, ≤ 0.5x Django cached_db modify+save view",
+                held,
+                measured,
+            )
+        )
+    for name, limit in ((LIB_READ, READ_HIT_MAX_X_GET), (LIB_READ_MISS, READ_MISS_MAX_X_GET)):
+        x_get = peers.layer_ratio(name)
+        if x_get is not None:
+            verdicts.append(
+                Verdict(
+                    f"{name.split(': ', 1)[1]} (web): ≤ {limit}x GET", x_get <= limit, f"{x_get:.2f}x GET"
+                )
+            )
+    for name, nearest in (
+        (LIB_START, DJANGO_VIEW_CREATE),
+        (LIB_ROTATE, DJANGO_VIEW_CYCLE),
+        (LIB_END, DJANGO_VIEW_FLUSH),
+    ):
+        row, peer = peers.row(name), peers.row(nearest)
+        if row is None:
+            continue
+        rt, tx = _most(row.measured, "redis"), _most(row.measured, "transactions")
+        held = rt <= 1 and tx <= 1
+        measured = f"{rt} round trip(s), {tx} transaction(s)"
+        if peer is not None:
+            ratio = peers.layer(row) / peers.layer(peer)
+            held = held and ratio <= 1
+            measured += f", {ratio:.2f}x Django's {nearest.split(': ', 1)[1]}"
+        short = name.split(": ", 1)[1]
+        verdicts.append(
+            Verdict(f"web {short}: 1 transaction, 1 round trip, ≤ Django's nearest", held, measured)
+        )
+    return verdicts
+
+
+def _most(row: Measured, pick: str) -> int:
+    return row.count_range(lambda c: int(getattr(c, pick)))[1]
+
+
+THROUGHPUT_MIN_TO_FLASK_SESSION = 1.5
+
+
+def throughput_verdicts(result: ThroughputResult) -> list[Verdict]:
+    """The target on the default servers, and the same comparison with gc.freeze() in both."""
+    verdicts = []
+    for suffix, label in (("", ""), (FROZEN, ", both with gc.freeze()")):
+        ours, theirs = result.app(LIB_GUNICORN + suffix), result.app(FLASK_SESSION_GUNICORN + suffix)
+        a, b = (ours.best() if ours else None), (theirs.best() if theirs else None)
+        if a is None or b is None:
+            continue
+        ratio = a.requests_per_s / b.requests_per_s
+        verdicts.append(
+            Verdict(
+                f"gunicorn gthread read{label}: ≥ 1.5x Flask-Session's requests/s, p99 no worse",
+                ratio >= THROUGHPUT_MIN_TO_FLASK_SESSION and a.p99_ms <= b.p99_ms,
+                f"{a.requests_per_s:,.0f} vs {b.requests_per_s:,.0f} req/s ({ratio:.2f}x), "
+                f"p99 {a.p99_ms:.1f} vs {b.p99_ms:.1f} ms",
+            )
+        )
+    return verdicts

@@ -80,7 +80,6 @@ class PlatformSessions:
         self._resolve = ResolveSession(contexts=storage.session_contexts, clock=clock, policy=policy)
         self._switch = SwitchPlatform(
             sessions=sessions,
-            directory=directory,
             uow_factory=storage.uow_factory,
             publisher=publisher,
             clock=clock,
@@ -184,8 +183,16 @@ class PlatformSessions:
         return self._switch(self._session(current), platform_id)
 
     def rotate(self, current: SessionRef) -> RotatedSession:
-        """Give the session a new token; the old one stops working."""
-        return self._rotate(self._session(current))
+        """Give the session a new token; the old one stops working.
+
+        Given a context (or a token, which is resolved), the result carries it moved to the
+        rotated session; given a bare session, ``context`` is ``None``.
+        """
+        context = current if isinstance(current, SessionContext) else None
+        if isinstance(current, str):
+            context = self._resolve(current)
+        session = context.session if context is not None else self._session(current)
+        return self._rotate(session, context=context)
 
     def end_session(self, current: SessionRef) -> bool:
         """Log out; ``False`` if there was no live session to end."""

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import select
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +64,7 @@ class InvalidationListener:
         self._clock = clock
         self._connection: Any = None
         self._socket: Any = None  # the connection's socket, polled without a lock
+        self._pollers = threading.local()
         self._pid = 0
         self._generation = 0
         self._verified_at = 0.0
@@ -106,11 +108,21 @@ class InvalidationListener:
         try:
             if hasattr(sock, "pending") and sock.pending():  # TLS bytes already decrypted
                 return True
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
+            return bool(self._poller_for(sock).poll(0))
         except (OSError, ValueError):  # closed meanwhile: receive() will see to it
             return True
+
+    def _poller_for(self, sock: Any) -> Any:
+        # One poll object per thread and socket, not one per call (its creation costs as much
+        # as the poll itself); per thread because CPython refuses concurrent poll() calls on
+        # one object. A new socket (a reconnect) gets a new one.
+        held = getattr(self._pollers, "held", None)
+        if held is None or held[0] is not sock:
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            held = (sock, poller)
+            self._pollers.held = held
+        return held[1]
 
     def receive(self) -> list[Batch]:
         """The batches of changed keys that arrived since the last call, without waiting.

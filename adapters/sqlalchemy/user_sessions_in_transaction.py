@@ -97,6 +97,14 @@ class UserSessionsInTransaction:
         self._session.execute(delete(rows).where(rows.session_id.in_(doomed)).execution_options(**_NO_SYNC))
         return self._decoded_all(evicted, self._delete_data(doomed))
 
+    def count_for_user(self, user_id: UserId) -> int:
+        """How many rows ``user_id`` has, expired or not, under the user's lock (as :meth:`create`
+        takes it, so no login of the user can add one before this transaction ends)."""
+        lock_user_sessions(self._session, self._tables, user_id)
+        rows = self._rows
+        counted = self._session.scalar(select(func.count()).select_from(rows).where(rows.user_id == user_id))
+        return int(counted or 0)
+
     def get(self, digest: TokenDigest) -> UserSession | None:
         """The session stored under ``digest`` and its data: one query (a lookup on the unique
         index, outer-joined to the data rows by the data table's primary key), or ``None``."""

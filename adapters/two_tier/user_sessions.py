@@ -73,28 +73,11 @@ class TwoTierUserSessionRepository(UserSessionRepository):
     def create(self, session: UserSession, *, max_sessions: int) -> Sequence[UserSession]:
         """INSERT (evicting over the limit) and the outbox rows; then mirror both.
 
-        Eviction picks the least recently seen, so the database first learns the last_seen_at
-        Redis has for the user's sessions (touches are Redis-only); if Redis cannot say,
-        rows are judged expired only beyond the lag bound.
+        See :meth:`_expired_before` for what the database learns from Redis first.
         """
         now = self._clock.now()
-        started = session.last_seen_at
-        user_id = session.user_id
-        try:
-            # An anonymous session evicts nothing: no user's sessions to learn about.
-            in_redis = (
-                []
-                if user_id is None
-                else self._guard.call(
-                    "reading a user's sessions", lambda: self._redis.list_for_user(user_id, started)
-                )
-            )
-            expired_before = started
-        except RedisSkipped:
-            in_redis, expired_before = [], started - self._lag.bound
         with self._database.transaction("store a new session") as tx:
-            for seen in in_redis:
-                tx.user_sessions.touch(seen, seen.last_seen_at)
+            expired_before = self._expired_before(tx, session, max_sessions)
             evicted = tx.user_sessions.create(
                 session, max_sessions=max_sessions, expired_before=expired_before
             )
@@ -104,6 +87,32 @@ class TwoTierUserSessionRepository(UserSessionRepository):
             entries = tx.outbox.add(outbox_entries(work), now)
         self._recorder.after_commit(work, entries, now)
         return evicted
+
+    def _expired_before(self, tx: DatabaseTransaction, session: UserSession, max_sessions: int) -> datetime:
+        """Before which a row of the user counts as expired in ``session``'s login.
+
+        Eviction picks the least recently seen, so a user at the limit has the database learn
+        the last_seen_at Redis has for the user's sessions first (touches are Redis-only), in
+        the transaction and under the user's lock. A user below the limit evicts nobody
+        whatever they were last seen, so Redis is not asked (the login's only round trip is
+        its mirror write); then, as when Redis cannot say, rows are judged expired only
+        beyond the lag bound.
+        """
+        started = session.last_seen_at
+        user_id = session.user_id
+        if user_id is None:
+            return started  # an anonymous session evicts nothing: no user's sessions to learn about
+        if tx.user_sessions.count_for_user(user_id) < max_sessions:
+            return started - self._lag.bound
+        try:
+            in_redis = self._guard.call(
+                "reading a user's sessions", lambda: self._redis.list_for_user(user_id, started)
+            )
+        except RedisSkipped:
+            return started - self._lag.bound
+        for seen in in_redis:
+            tx.user_sessions.touch(seen, seen.last_seen_at)
+        return started
 
     def update(
         self, session: UserSession, changes: SessionChanges, *, within: UnitOfWork | None = None

@@ -201,27 +201,23 @@ class SessionHandle:
 
     def rotate(self) -> SessionContext:
         """Give the session a new token (after a privilege change, say); its data stays."""
-        context = self._require()
-        rotated = self._sessions.rotate(context)
-        self._context = SessionContext(
-            rotated.session, context.platform, context.platform_fell_back, context.is_override
-        )
+        rotated = self._sessions.rotate(self._require())
+        assert rotated.context is not None  # handed a context, the rotation hands one back
+        self._context = rotated.context
         self._set(str(rotated.token), rotated.session)
-        return self._context
+        return rotated.context
 
     def switch_platform(self, platform_id: PlatformId) -> SwitchOutcome:
         """Make ``platform_id`` the session's active platform (validated like any switch).
 
         If the policy rotates tokens on a switch, the new token goes into the cookie. The
-        handle's context follows the outcome's session, also when nothing changed because
-        another request had switched first (the context then is as stored, not as resolved).
+        handle's context follows the outcome's, also when nothing changed because another
+        request had switched first (the context then is as stored, not as resolved).
         """
         context = self._require()
         outcome = self._sessions.switch_platform(context, platform_id)
         if outcome.changed or outcome.session != context.session:
-            platforms = self._sessions.list_platforms(context.logged_in_user_id)
-            platform = next((p for p in platforms if p.id == platform_id), None)
-            self._context = SessionContext(outcome.session, platform)
+            self._context = outcome.context
         if outcome.new_token is not None:
             self._set(str(outcome.new_token), outcome.session)
         return outcome

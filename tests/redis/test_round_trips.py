@@ -1,4 +1,6 @@
-"""Resolving costs one Redis round trip, a data write one, a platform switch through the facade two.
+"""Resolving costs one Redis round trip, a data write one, a platform switch through the facade
+one too (the target platform is validated in the switch's unit of work, not through the Redis
+cache).
 
 Measured on private servers (one server, and the test session's cluster) so that no other
 client's traffic is counted: MONITOR gives the commands clients sent (commands run inside a
@@ -195,10 +197,10 @@ def test_the_round_trips_of_the_requests_thread_through_the_facade(private_redis
 
     assert outcome.changed
     assert resolving == ["EVALSHA"]
-    assert sorted(switching) == ["EVALSHA", "EVALSHA", "SPUBLISH"]  # SPUBLISH: the worker's
+    assert sorted(switching) == ["EVALSHA", "SPUBLISH"]  # SPUBLISH: the worker's
     if len(servers) == 1:
         assert resolve_sends == 1
-        assert switch_sends == 2
+        assert switch_sends == 1
 
 
 def _url(servers: Servers) -> str:

@@ -152,9 +152,7 @@ class World:
 
     @property
     def switch(self) -> SwitchPlatform:
-        return SwitchPlatform(
-            self.sessions, self.directory, self.uow, self.publisher, self.clock, self.policy, self.rotate
-        )
+        return SwitchPlatform(self.sessions, self.uow, self.publisher, self.clock, self.policy, self.rotate)
 
     @property
     def end(self) -> EndSession:

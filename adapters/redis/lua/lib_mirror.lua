@@ -6,6 +6,8 @@
 -- later put of that digest a no-op, so a refill, the relay or a rewarm that read the database
 -- before an end committed can never bring the session back.
 
+local MIRROR_SLICE = 500  -- fields per HSET/HDEL call (see mirror_put)
+
 -- Write the session `fields` (flat name/value list) under `skey` unless a tombstone exists or
 -- Redis already holds this version or a later one; the larger last_seen_at of the two wins
 -- either way (touches are Redis-only). Maintains the user's index (`ikey`; nil for an
@@ -35,9 +37,35 @@ local function mirror_put(skey, ikey, tkey, now, idle, member, fields)
   if not is_live(new, now, idle) then
     return {'expired', ''}
   end
-  redis.call('DEL', skey)
-  for name, value in pairs(new) do
-    redis.call('HSET', skey, name, value)
+  -- Over a readable older version only what differs is written (a switch changes two or three
+  -- fields of thirteen): one HSET of the changed fields, one HDEL of those the new version no
+  -- longer has. Anything else under the key is replaced whole.
+  local changed, gone = {}, {}
+  if status == 'ok' then
+    for name, value in pairs(new) do
+      if s[name] ~= value then
+        changed[#changed + 1] = name
+        changed[#changed + 1] = value
+      end
+    end
+    for name in pairs(s) do
+      if new[name] == nil then
+        gone[#gone + 1] = name
+      end
+    end
+  else
+    redis.call('DEL', skey)
+    for name, value in pairs(new) do
+      changed[#changed + 1] = name
+      changed[#changed + 1] = value
+    end
+  end
+  -- In slices: unpack() of a very long list would overflow Lua's C stack.
+  for first = 1, #gone, MIRROR_SLICE do
+    redis.call('HDEL', skey, unpack(gone, first, math.min(first + MIRROR_SLICE - 1, #gone)))
+  end
+  for first = 1, #changed, 2 * MIRROR_SLICE do
+    redis.call('HSET', skey, unpack(changed, first, math.min(first + 2 * MIRROR_SLICE - 1, #changed)))
   end
   expire_at(skey, expires_at(new, idle), now)
   if not ikey then
