@@ -35,6 +35,18 @@ _TOKEN_PATTERN = re.compile(r"([a-z2-7]{8})\.([A-Za-z0-9_-]{43})")
 _DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
+def _check_token(_: object, __: object, value: str) -> None:
+    if not (isinstance(value, str) and len(value) == TOKEN_LENGTH and _TOKEN_PATTERN.fullmatch(value)):
+        raise MalformedToken("a session token is <routing tag>.<secret>")
+
+
+# Builds a frozen instance without its validators: only for values derived from a token
+# already checked (its own tag, the SHA-256 of it), valid by construction. A resolve derives
+# both on every request; the format was checked once, on the token.
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _check_tag(_: object, __: object, value: str) -> None:
     if not _TAG_PATTERN.fullmatch(value):
         raise MalformedToken("a routing tag is 8 lowercase base32 characters")
@@ -72,9 +84,13 @@ class TokenDigest:
 
 @frozen(repr=False)
 class SessionToken:
-    """A session token the library issued. Build it with :meth:`issue` or :meth:`parse`."""
+    """A session token the library issued. Build it with :meth:`issue` or :meth:`parse`.
 
-    value: str
+    Every instance holds a token of the issued format (the constructor checks it too), so
+    its routing tag and digest are derived without checking them again.
+    """
+
+    value: str = field(validator=_check_token)
 
     @classmethod
     def issue(cls, routing_tag: RoutingTag) -> SessionToken:
@@ -101,17 +117,25 @@ class SessionToken:
             raise MalformedToken("a session token is 52 ASCII characters")
         if _TOKEN_PATTERN.fullmatch(raw) is None:
             raise MalformedToken("a session token is <routing tag>.<secret>")
-        return cls(raw)
+        token = _new(cls)
+        _set(token, "value", raw)  # just checked, as the validator would check it again
+        return token
 
     @property
     def routing_tag(self) -> RoutingTag:
         """The tag that locates the owner's keys."""
-        return RoutingTag(self.value[:ROUTING_TAG_LENGTH])
+        tag = _new(RoutingTag)
+        _set(tag, "value", self.value[:ROUTING_TAG_LENGTH])
+        return tag
 
     @property
     def digest(self) -> TokenDigest:
         """What stores key the session by."""
-        return TokenDigest(hashlib.sha256(self.value.encode("ascii")).hexdigest(), self.routing_tag)
+        hex_digest = hashlib.sha256(self.value.encode("ascii")).hexdigest()  # 64 lowercase hex
+        digest = _new(TokenDigest)
+        _set(digest, "hex", hex_digest)
+        _set(digest, "routing_tag", self.routing_tag)
+        return digest
 
     def __str__(self) -> str:
         return self.value
