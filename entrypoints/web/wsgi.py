@@ -32,6 +32,7 @@ from platform_sessions.entrypoints.facade import PlatformSessions
 from platform_sessions.entrypoints.web.cookies import read_cookie, set_cookie_value
 from platform_sessions.entrypoints.web.csrf import (
     OVERRIDE_HEADERS,
+    SAFE_METHODS,
     OriginHeaders,
     csrf_token_matches,
     is_unsafe_request,
@@ -56,8 +57,17 @@ _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None
 
 def environ_header(environ: WSGIEnvironment, name: str) -> str | None:
     """A request header from the environ by its HTTP name, e.g. ``X-CSRF-Token``."""
-    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    value = environ.get(_environ_key(name))
     return value if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _environ_key(name: str) -> str:
+    # A handful of names (the settings' headers and the overrides), asked for on every request.
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+_OVERRIDE_KEYS = tuple(_environ_key(name) for name in OVERRIDE_HEADERS)
 
 
 def refuse(refusal: Refusal, start_response: StartResponse) -> Iterable[bytes]:
@@ -131,6 +141,14 @@ class SessionMiddleware:
 
     def _is_checked(self, environ: WSGIEnvironment) -> bool:
         """Whether the request is unsafe (method or override) on a route that is not exempt."""
+        if (
+            environ.get("REQUEST_METHOD", "GET") in SAFE_METHODS
+            and "_method=" not in environ.get("QUERY_STRING", "")
+            and not any(environ.get(key) for key in _OVERRIDE_KEYS)
+        ):
+            # The common read (a safe method spelled plainly, no override anywhere): what
+            # is_unsafe_request would answer, without its normalising and list building.
+            return False
         unsafe = is_unsafe_request(
             environ.get("REQUEST_METHOD", "GET"),
             (environ_header(environ, name) for name in OVERRIDE_HEADERS),
