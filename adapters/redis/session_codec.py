@@ -160,7 +160,9 @@ def _remembered(encoded: bytes | str, digest_hex: str, tag: str) -> UserSession:
 
 
 def _flat(attributes: Mapping[str, object]) -> bool:
-    return not any(isinstance(value, dict | list) for value in attributes.values())
+    # Every resolve asks, near cache hits included: an empty map (most sessions' data) needs
+    # no generator.
+    return not attributes or not any(isinstance(value, dict | list) for value in attributes.values())
 
 
 def _from_fields(fields: Mapping[str, str], digest: TokenDigest) -> UserSession:
