@@ -16,6 +16,7 @@ its storage. A worker that dies is reported, not replaced (it is a demo, not a s
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -117,12 +118,22 @@ def _serve_worker(listening: Any, open_sessions: SessionsFactory, seeded: Seeded
     with open_sessions() as sessions:  # this worker's own storage, built after the fork
         site = build_demo_site(sessions, seeded=seeded, heartbeat_s=heartbeat_s)
         server = DemoServer(site.app, listening=listening, before_stop=site.close)
+        _freeze_start_up_objects()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.stop()
+
+
+def _freeze_start_up_objects() -> None:
+    # What the worker built before serving (imports, the storage's clients and engine, the
+    # app) lives as long as it does: out of the collector's sight, a full collection under
+    # load walks only what requests made, not ~10^5 start-up objects (185 ms measured for
+    # one, the p99 of the read under gunicorn). What the docs advise deployments to do.
+    gc.collect()
+    gc.freeze()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
