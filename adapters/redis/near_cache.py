@@ -102,11 +102,15 @@ class NearCache(Generic[Value]):
         return value
 
     def lookup(
-        self, name: Hashable, keys: Sequence[str], usable: Callable[[Value], bool]
+        self,
+        name: Hashable,
+        keys: Sequence[str] | Callable[[], Sequence[str]],
+        usable: Callable[[Value], bool],
     ) -> tuple[Value | None, FillTicket | None]:
         """The value under ``name`` if it is there and ``usable`` (a session due for a touch is
         not); otherwise a ticket to take before reading ``keys`` from Redis (``None`` when
-        nothing could be remembered), with one look at the listener for both.
+        nothing could be remembered), with one look at the listener for both. ``keys`` may be
+        a function giving them, called only when a ticket is taken (a hit needs no keys).
         """
         return self._lookup(name, keys, usable)
 
@@ -164,7 +168,10 @@ class NearCache(Generic[Value]):
         self._heartbeat.start()
 
     def _lookup(
-        self, name: Hashable, keys: Sequence[str] | None, usable: Callable[[Value], bool]
+        self,
+        name: Hashable,
+        keys: Sequence[str] | Callable[[], Sequence[str]] | None,
+        usable: Callable[[Value], bool],
     ) -> tuple[Value | None, FillTicket | None]:
         arrived = self._listener.anything_arrived()  # the one system call, outside the lock
         with self._lock:
@@ -179,7 +186,9 @@ class NearCache(Generic[Value]):
                 self.stats.hits += 1
                 return entry.value, None
             self.stats.misses += 1
-            return None, (None if keys is None else self._new_ticket(keys))
+            if keys is None:
+                return None, None
+            return None, self._new_ticket(keys() if callable(keys) else keys)
 
     def _new_ticket(self, keys: Sequence[str]) -> FillTicket:
         ticket = FillTicket(tuple(key.encode() for key in keys), self._generation)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import attrs
@@ -103,17 +104,17 @@ class RedisSessionContextQuery(SessionContextQuery):
         With a near cache, a session read before and unchanged in Redis since (the cache
         hears of every change) is answered without a round trip, unless its touch is due.
         """
-        dependencies = self._dependencies(digest)
         if self._near is None:
-            return self._read(digest, dependencies, now, requested_platform_id)
+            return self._read(digest, self._dependencies(digest), now, requested_platform_id)
         name = (digest.hex, requested_platform_id)
         remembered, ticket = self._near.lookup(
             name,
-            dependencies,
+            partial(self._dependencies, digest),  # key names only for a miss's ticket
             lambda snapshot: now - snapshot.session.last_seen_at < self._touch_interval,
         )
         if remembered is not None:
             return ResolveReply(_handed_out(remembered))
+        dependencies = self._dependencies(digest)
         if ticket is None:
             return self._read(digest, dependencies, now, requested_platform_id)
         try:
