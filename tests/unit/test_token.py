@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from platform_sessions.domain.errors import InvalidInput, MalformedToken
 from platform_sessions.domain.routing import RoutingKey, issue_token
-from platform_sessions.domain.token import TOKEN_LENGTH, SessionToken
+from platform_sessions.domain.token import TOKEN_LENGTH, RoutingTag, SessionToken, TokenDigest
 from tests.builders import ROUTING_KEY
 
 
@@ -107,3 +107,27 @@ def test_no_input_raises_anything_but_malformed_token(raw):
 )
 def test_every_well_formed_token_parses(tag, secret):
     assert SessionToken.parse(f"{tag}.{secret}").routing_tag.value == tag
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "abcdefgh.", "ABCDEFGH." + "a" * 43, "abcdefgh:" + "a" * 43, "abcdefgh." + "a" * 44, None]
+)
+def test_the_constructor_refuses_what_parse_refuses(raw):
+    # The tag and the digest are derived without checking them again: every token is checked.
+    with pytest.raises(MalformedToken):
+        SessionToken(raw)
+
+
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=8, max_size=8),
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=43, max_size=43
+    ),
+)
+def test_the_derived_tag_and_digest_are_the_validated_values(tag, secret):
+    token = SessionToken.parse(f"{tag}.{secret}")
+    validated = TokenDigest(hashlib.sha256(str(token).encode("ascii")).hexdigest(), RoutingTag(tag))
+    assert token == SessionToken(str(token))
+    assert token.digest == validated
+    assert hash(token.digest) == hash(validated)  # stores and the near cache key by it
+    assert token.routing_tag == RoutingTag(tag)
