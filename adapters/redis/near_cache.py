@@ -175,8 +175,11 @@ class NearCache(Generic[Value]):
     ) -> tuple[Value | None, FillTicket | None]:
         arrived = self._listener.anything_arrived()  # the one system call, outside the lock
         with self._lock:
-            self._ensure_heartbeat()
-            self._catch_up(self._listener.receive() if arrived else [])
+            if self._heartbeat is None:
+                self._ensure_heartbeat()
+            if arrived or self._listener.generation != self._generation:
+                # What _catch_up would do with nothing arrived is the generation check alone.
+                self._catch_up(self._listener.receive() if arrived else [])
             if not self._listener.listening:
                 self.stats.misses += 1
                 return None, None

@@ -72,7 +72,8 @@ class TwoTierSessionContextQuery(SessionContextQuery):
         except RedisSkipped:
             return self._from_database(digest, now, requested_platform_id, refill=False)
         if reply.snapshot is not None:
-            self._touch_database_if_due(reply, now)
+            if reply.seen_before is not None:  # None: not touched by this call (a near cache hit)
+                self._touch_database_if_due(reply, now)
             return reply.snapshot
         if reply.undecodable:
             self._metrics.increment("undecodable_records")
