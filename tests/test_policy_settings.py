@@ -22,42 +22,45 @@ def test_every_policy_field_has_its_variable() -> None:
     assert set(POLICY_FIELDS) == {f.name for f in SessionPolicy.__attrs_attrs__}
 
 
-def test_the_new_fields_of_issue_15_are_read_with_units() -> None:
-    policy = Settings.from_environment(
-        {
-            "PLATFORM_SESSIONS_ANONYMOUS_IDLE_TIMEOUT": "30m",
-            "PLATFORM_SESSIONS_ANONYMOUS_LIFETIME": "12h",
-            "PLATFORM_SESSIONS_MAX_DATA_BYTES": "32768",
-            "PLATFORM_SESSIONS_MAX_DATA_VALUE_BYTES": "4096",
-        }
-    ).policy
-
-    assert policy == SessionPolicy(
-        anonymous_idle_timeout=timedelta(minutes=30),
-        anonymous_lifetime=timedelta(hours=12),
-        max_data_bytes=32768,
-        max_data_value_bytes=4096,
-    )
-
-
-def test_the_older_fields_are_read_too() -> None:
-    policy = Settings.from_environment(
-        {
-            "PLATFORM_SESSIONS_IDLE_TIMEOUT": "7200",
-            "PLATFORM_SESSIONS_ABSOLUTE_LIFETIME": "30d",
-            "PLATFORM_SESSIONS_TOUCH_INTERVAL": "30s",
-            "PLATFORM_SESSIONS_MAX_SESSIONS_PER_USER": "5",
-            "PLATFORM_SESSIONS_ROTATE_TOKEN_ON_SWITCH": "yes",
-        }
-    ).policy
-
-    assert policy == SessionPolicy(
-        idle_timeout=timedelta(hours=2),
-        absolute_lifetime=timedelta(days=30),
-        touch_interval=timedelta(seconds=30),
-        max_sessions_per_user=5,
-        rotate_token_on_switch=True,
-    )
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param(
+            {
+                "PLATFORM_SESSIONS_ANONYMOUS_IDLE_TIMEOUT": "30m",
+                "PLATFORM_SESSIONS_ANONYMOUS_LIFETIME": "12h",
+                "PLATFORM_SESSIONS_MAX_DATA_BYTES": "32768",
+                "PLATFORM_SESSIONS_MAX_DATA_VALUE_BYTES": "4096",
+            },
+            SessionPolicy(
+                anonymous_idle_timeout=timedelta(minutes=30),
+                anonymous_lifetime=timedelta(hours=12),
+                max_data_bytes=32768,
+                max_data_value_bytes=4096,
+            ),
+            id="issue 15's fields",
+        ),
+        pytest.param(
+            {
+                "PLATFORM_SESSIONS_IDLE_TIMEOUT": "7200",
+                "PLATFORM_SESSIONS_ABSOLUTE_LIFETIME": "30d",
+                "PLATFORM_SESSIONS_TOUCH_INTERVAL": "30s",
+                "PLATFORM_SESSIONS_MAX_SESSIONS_PER_USER": "5",
+                "PLATFORM_SESSIONS_ROTATE_TOKEN_ON_SWITCH": "yes",
+            },
+            SessionPolicy(
+                idle_timeout=timedelta(hours=2),
+                absolute_lifetime=timedelta(days=30),
+                touch_interval=timedelta(seconds=30),
+                max_sessions_per_user=5,
+                rotate_token_on_switch=True,
+            ),
+            id="the older fields",
+        ),
+    ],
+)
+def test_the_policy_variables_are_read_with_units(env: dict[str, str], expected: SessionPolicy) -> None:
+    assert Settings.from_environment(env).policy == expected
 
 
 @pytest.mark.parametrize(
