@@ -77,12 +77,7 @@ class WriteSessionData:
         landed = self._landed(session, changes, expected_version)
         if landed is not None:
             return landed
-        new_bytes = sum(entry_size(key, text) for key, text in changes.encoded.items())
-        if new_bytes > self.policy.max_data_bytes:
-            # The merged data holds at least these keys: refused before any I/O.
-            raise SessionDataTooLarge(
-                f"the keys set are {new_bytes} bytes once encoded, more than {self.policy.max_data_bytes}"
-            )
+        # The size was checked before the first attempt; the changes are the same.
         try:
             return self._write(session, changes, expected_version)
         except ConcurrentUpdate:

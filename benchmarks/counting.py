@@ -5,8 +5,11 @@ pipeline or a script is one send, so sends are round trips. The handshake of a c
 pool opens (once per connection) is left out. SQL: SQLAlchemy's
 ``before_cursor_execute`` (statements) and ``begin`` (transactions) events, on every engine.
 
-Counts are kept per thread, so that work on the library's background event publisher (off the
-request's path) is not charged to the request that queued it.
+Counts are kept per execution context (a ``ContextVar``), so that work on the library's
+background threads (the event publisher, the relay, the near cache's listener: off the
+request's path, and started with contexts of their own) is not charged to the request that
+queued it, while work a request hands to a thread with its context (``asyncio.to_thread``, as
+the ASGI middleware writes ``request.session`` back; Starlette's threadpool endpoints) is.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from attrs import define
@@ -38,26 +42,32 @@ class Counts:
 
 class _PerThread(threading.local):
     def __init__(self) -> None:
-        self.counts = Counts()
         self.connecting = False
 
 
 _local = _PerThread()
+# Outside ``counting()``, and on threads started with an empty context, counts go nowhere.
+_counts: ContextVar[Counts | None] = ContextVar("benchmark_counts", default=None)
+
+
+def _sink() -> Counts:
+    counts = _counts.get()
+    return Counts() if counts is None else counts
 
 
 def current() -> Counts:
-    """This thread's running totals (a copy)."""
-    counts = _local.counts
+    """This context's running totals (a copy)."""
+    counts = _sink()
     return Counts(counts.redis, counts.sql, counts.transactions)
 
 
 def count_sql_statement() -> None:
     """Count one SQL statement sent through a driver SQLAlchemy does not see (Django's)."""
-    _local.counts.sql += 1
+    _sink().sql += 1
 
 
 def measured(operation: Callable[[], object]) -> Counts:
-    """Run ``operation`` once and return what this thread sent while it ran."""
+    """Run ``operation`` once and return what this context sent while it ran."""
     before = current()
     operation()
     return current().minus(before)
@@ -76,7 +86,7 @@ def counting() -> Iterator[None]:
 
     def counted_send(self: AbstractConnection, command: Any, check_health: bool = True) -> Any:
         if not _local.connecting:
-            _local.counts.redis += 1
+            _sink().redis += 1
         return original(self, command, check_health)
 
     def connect_uncounted(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
@@ -90,18 +100,21 @@ def counting() -> Iterator[None]:
             _local.connecting = False
 
     def on_statement(*_: Any) -> None:
-        _local.counts.sql += 1
+        _sink().sql += 1
 
     def on_begin(*_: Any) -> None:
-        _local.counts.transactions += 1
+        _sink().transactions += 1
 
     AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
     AbstractConnection.connect_check_health = connect_uncounted  # type: ignore[method-assign]
     event.listen(Engine, "before_cursor_execute", on_statement)
     event.listen(Engine, "begin", on_begin)
+    # Set in the caller's context: what it runs, and what it hands on with its context, counts.
+    installed = _counts.set(Counts())
     try:
         yield
     finally:
+        _counts.reset(installed)
         AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
         AbstractConnection.connect_check_health = original_connect  # type: ignore[method-assign]
         event.remove(Engine, "before_cursor_execute", on_statement)

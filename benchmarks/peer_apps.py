@@ -125,17 +125,35 @@ def flask_session_redis(redis_url: str, key_prefix: str, *, refresh: bool = True
 
 
 def flask_platform_sessions(
-    sessions: PlatformSessions, user_id: str, platforms: tuple[PlatformId, PlatformId]
+    sessions: PlatformSessions,
+    user_id: str,
+    platforms: tuple[PlatformId, PlatformId],
+    *,
+    flask_session: bool = True,
 ) -> WsgiApp:
-    """This library's Flask extension on the given facade; ``/login`` logs ``user_id`` in."""
+    """This library's Flask extension on the given facade; ``/login`` logs ``user_id`` in.
+
+    ``GET /session/read`` reads ``flask.session`` and changes nothing; ``POST /session/modify``
+    changes one key of it (``n``). ``flask_session=False`` leaves Flask's own session
+    interface in place, as the extension was before it had one (issue 15).
+    """
     require("flask")
-    from flask import Flask
+    from flask import Flask, session
 
     from platform_sessions.entrypoints.web.flask_extension import FlaskPlatformSessions
 
     app = Flask("bench_platform_sessions")
-    extension = FlaskPlatformSessions(app, sessions=sessions)
+    extension = FlaskPlatformSessions(app, sessions=sessions, flask_session=flask_session)
     first, second = platforms
+
+    @app.get("/session/read")
+    def read_session() -> str:
+        return str(session.get("user_id", "anonymous"))
+
+    @app.post("/session/modify")
+    def modify_session() -> str:
+        session["n"] = int(session.get("n", 0)) + 1
+        return extension.handle.csrf_token or ""
 
     @app.get("/read")
     def read() -> str:
@@ -339,7 +357,12 @@ def _count_statement(execute: Callable[..., Any], sql: str, params: Any, many: b
 
 
 def starlette_platform_sessions(sessions: PlatformSessions) -> AsgiApp:
-    """This library's Starlette integration on the given facade (``GET /read`` only)."""
+    """This library's Starlette integration on the given facade.
+
+    ``GET /read`` reads the session's context; ``GET /session/read`` reads ``request.session``
+    and changes nothing; ``POST /session/modify`` changes one key of it (``n``) and answers
+    the CSRF token the next unsafe request echoes.
+    """
     require("starlette")
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -349,12 +372,25 @@ def starlette_platform_sessions(sessions: PlatformSessions) -> AsgiApp:
     from platform_sessions.entrypoints.web.starlette_integration import (
         add_platform_sessions,
         current_session,
+        session_handle,
     )
 
     def read(request: Request) -> PlainTextResponse:
         context = current_session(request)
         return PlainTextResponse(context.logged_in_user_id if context is not None else "anonymous")
 
-    app = Starlette(routes=[Route("/read", read)])
+    async def read_session(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(request.session.get("user_id", "anonymous")))
+
+    async def modify_session(request: Request) -> PlainTextResponse:
+        request.session["n"] = int(request.session.get("n", 0)) + 1
+        return PlainTextResponse(session_handle(request).csrf_token or "")
+
+    routes = [
+        Route("/read", read),
+        Route("/session/read", read_session),
+        Route("/session/modify", modify_session, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
     add_platform_sessions(app, sessions)
     return app

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Protocol
 
 import redis
 from attrs import define, field
 
 from benchmarks.baseline import Baseline
-from benchmarks.in_process import AsgiClient, WsgiClient
+from benchmarks.in_process import AsgiApp, AsgiClient, WsgiClient
 from benchmarks.operations import connect_two_platforms
 from benchmarks.peer_apps import (
     PEER_DATA,
@@ -37,6 +39,7 @@ from benchmarks.peer_apps import (
     flask_signed_cookie,
     peer_prefix,
     starlette_bare,
+    starlette_platform_sessions,
     starlette_signed_cookie,
     starsessions_redis,
 )
@@ -65,6 +68,21 @@ DJANGO_VIEW_CREATE = "Django cached_db view: create (first write)"
 DJANGO_VIEW_CYCLE = "Django cached_db view: cycle_key"
 DJANGO_VIEW_FLUSH = "Django cached_db view: flush"
 FLASK_SESSION_READ = "Flask-Session (Redis): read"
+# Issue 15's rows, one per storage (``framework_row(kind, ...)``).
+FLASK_SESSION_OFF = "read, flask.session off"
+FLASK_SESSION_UNCHANGED = "flask.session read, unchanged"
+FLASK_SESSION_WRITE = "flask.session, one key changed"
+STARLETTE_SESSION_UNCHANGED = "Starlette request.session read, unchanged"
+STARLETTE_SESSION_WRITE = "Starlette request.session, one key changed"
+FRAMEWORK_SESSION_ROWS = (
+    FLASK_SESSION_OFF,
+    FLASK_SESSION_UNCHANGED,
+    FLASK_SESSION_WRITE,
+    STARLETTE_SESSION_UNCHANGED,
+    STARLETTE_SESSION_WRITE,
+)
+STARLETTE_BARE_READ = "bare Starlette: read"
+STARLETTE_BARE_MODIFY = "bare Starlette: POST"
 
 
 @define
@@ -74,7 +92,12 @@ class PeerRow:
     measured: Measured
     bare: str | None  # the name of the bare row to subtract, None: the row is all session layer
     framework: str
-    server_commands: float | None = None
+    commands_by_name: dict[str, float] | None = None  # per request, at the server
+
+    @property
+    def server_commands(self) -> float | None:
+        """Commands per request as the server counted them, all names together."""
+        return None if self.commands_by_name is None else sum(self.commands_by_name.values())
 
 
 @define
@@ -198,10 +221,12 @@ def _library_cases(bench: _Bench, kind: StorageKind) -> None:
     cookie = WebSettings().cookie_key
     main = bench.facade(kind)
 
-    def logged_in(role: str, facade: PlatformSessions) -> tuple[WsgiClient, dict[str, str]]:
+    def logged_in(
+        role: str, facade: PlatformSessions, *, flask_session: bool = True
+    ) -> tuple[WsgiClient, dict[str, str]]:
         user = f"bench-{run_id}-{role}"
         platforms = connect_two_platforms(main, user)
-        client = WsgiClient(flask_platform_sessions(facade, user, platforms))
+        client = WsgiClient(flask_platform_sessions(facade, user, platforms, flask_session=flask_session))
         headers: dict[str, str] = {}
 
         def log_in() -> None:
@@ -220,6 +245,9 @@ def _library_cases(bench: _Bench, kind: StorageKind) -> None:
         _Case(
             f"{label}: read, near cache hit", "Flask", FLASK_BARE_READ, lambda: reader.request("GET", "/read")
         )
+    )
+    _framework_session_cases(
+        bench, kind, main, lambda role, flask_session=True: logged_in(role, main, flask_session=flask_session)
     )
     if kind is StorageKind.TWO_TIER:
         uncached = bench.facade(kind, near_cache=False)
@@ -241,7 +269,122 @@ def _library_cases(bench: _Bench, kind: StorageKind) -> None:
     _lifecycle_cases(bench, main, logged_in, logins, cookie)
 
 
-def _post_echoing(client: WsgiClient, path: str, headers: dict[str, str]) -> None:
+class _LogIn(Protocol):
+    """A new user logged in through its own Flask client: the client and its CSRF header."""
+
+    def __call__(self, role: str, flask_session: bool = True) -> tuple[WsgiClient, dict[str, str]]: ...
+
+
+def _framework_session_cases(
+    bench: _Bench,
+    kind: StorageKind,
+    main: PlatformSessions,
+    logged_in: _LogIn,
+) -> None:
+    """Issue 15's rows: ``flask.session`` (and Starlette's ``request.session``) on this library.
+
+    Beside the read row (the extension's session interface installed, the view reads only
+    the context): the same read with Flask's own session interface left in place (the
+    extension as it was before issue 15), a read of ``flask.session`` that changes nothing,
+    and a write of one key of it. Every session holds ``PEER_DATA`` as its data, as the
+    peers' sessions do. The writer's session is read untimed before each write, so that its
+    near cache entry (invalidated by the previous run's write) is current again: what is
+    counted is the request's write alone, not the read of a session changed a moment ago.
+    """
+    plain_reader, _ = logged_in("plain-reader", flask_session=False)
+    bench.cases.append(
+        _Case(
+            framework_row(kind, FLASK_SESSION_OFF),
+            "Flask",
+            FLASK_BARE_READ,
+            lambda: _get_ok(plain_reader, "/read"),
+        )
+    )
+    data_reader, _ = logged_in("data-reader")
+    _fill_session_data(main, data_reader)
+    bench.cases.append(
+        _Case(
+            framework_row(kind, FLASK_SESSION_UNCHANGED),
+            "Flask",
+            FLASK_BARE_READ,
+            lambda: _get_ok(data_reader, "/session/read"),
+        )
+    )
+    writer, writer_headers = logged_in("data-writer")
+    _fill_session_data(main, writer)
+    bench.cases.append(
+        _Case(
+            framework_row(kind, FLASK_SESSION_WRITE),
+            "Flask",
+            FLASK_BARE_MODIFY,
+            lambda: _post_echoing(writer, "/session/modify", writer_headers),
+            prepare=lambda: _get_ok(writer, "/read"),
+        )
+    )
+    try:
+        _starlette_bare_cases(bench)
+    except PeerMissing as missing:
+        bench.missing.append(f"platform-sessions request.session rows: {missing}")
+        return
+    _starlette_session_cases(bench, kind, main, logged_in)
+
+
+def _starlette_session_cases(
+    bench: _Bench,
+    kind: StorageKind,
+    main: PlatformSessions,
+    logged_in: _LogIn,
+) -> None:
+    app = starlette_platform_sessions(main)
+    reader = _as_asgi(logged_in("starlette-reader")[0], app, bench.loop)
+    _fill_session_data(main, reader)
+    bench.cases.append(
+        _Case(
+            framework_row(kind, STARLETTE_SESSION_UNCHANGED),
+            "Starlette",
+            STARLETTE_BARE_READ,
+            lambda: _get_ok(reader, "/session/read"),
+        )
+    )
+    wsgi_writer, writer_headers = logged_in("starlette-writer")
+    writer = _as_asgi(wsgi_writer, app, bench.loop)
+    _fill_session_data(main, writer)
+    bench.cases.append(
+        _Case(
+            framework_row(kind, STARLETTE_SESSION_WRITE),
+            "Starlette",
+            STARLETTE_BARE_MODIFY,
+            lambda: _post_echoing(writer, "/session/modify", writer_headers),
+            prepare=lambda: _get_ok(writer, "/read"),
+        )
+    )
+
+
+def _as_asgi(logged_in: WsgiClient, app: AsgiApp, loop: asyncio.AbstractEventLoop) -> AsgiClient:
+    """A browser on ``app`` holding the cookie ``logged_in`` got at login."""
+    client = AsgiClient(app, loop)
+    client.jar.cookies.update(logged_in.jar.cookies)
+    return client
+
+
+def _fill_session_data(main: PlatformSessions, client: Client) -> None:
+    """Give the client's session the peers' data (untimed), as the peers' sessions hold it."""
+    token = next(iter(client.jar.cookies.values()))
+    main.write_session_data(token, set=PEER_DATA)
+
+
+def framework_row(kind: StorageKind, what: str) -> str:
+    """The name of an issue-15 row: ``platform-sessions two-tier: flask.session, one key changed``."""
+    return f"platform-sessions {kind.value}: {what}"
+
+
+def _get_ok(client: Client, path: str) -> None:
+    response = client.request("GET", path)
+    if response.status != 200:
+        raise AssertionError(f"GET {path} answered {response.status}: {response.body[:200]!r}")
+
+
+def _post_echoing(client: Client, path: str, headers: dict[str, str]) -> None:
     """POST with the CSRF token; a view that renewed it hands the new one back in its body."""
     response = client.request("POST", path, headers)
     if response.status != 200:
@@ -328,12 +471,18 @@ def _read_and_modify(
     )
 
 
-def _starlette_cases(bench: _Bench) -> None:
+def _starlette_bare_cases(bench: _Bench) -> None:
+    if any(c.name == STARLETTE_BARE_READ for c in bench.bares):
+        return
     bare = AsgiClient(starlette_bare(), bench.loop)
-    bench.bares.append(_Case("bare Starlette: read", "Starlette", None, lambda: bare.request("GET", "/read")))
+    bench.bares.append(_Case(STARLETTE_BARE_READ, "Starlette", None, lambda: bare.request("GET", "/read")))
     bench.bares.append(
-        _Case("bare Starlette: POST", "Starlette", None, lambda: bare.request("POST", "/modify"))
+        _Case(STARLETTE_BARE_MODIFY, "Starlette", None, lambda: bare.request("POST", "/modify"))
     )
+
+
+def _starlette_cases(bench: _Bench) -> None:
+    _starlette_bare_cases(bench)
     apps = [("Starlette SessionMiddleware (signed cookie)", starlette_signed_cookie())]
     try:
         apps.append(
@@ -351,8 +500,8 @@ def _starlette_cases(bench: _Bench) -> None:
             name,
             "Starlette",
             client,
-            bare_read="bare Starlette: read",
-            bare_modify="bare Starlette: POST",
+            bare_read=STARLETTE_BARE_READ,
+            bare_modify=STARLETTE_BARE_MODIFY,
         )
 
 
@@ -454,23 +603,31 @@ def _django_function_cases(bench: _Bench, django: DjangoApps) -> None:
 # --- counting at the server ----------------------------------------------------------------
 
 
-def _server_commands(redis_url: str, cases: list[_Case], facades: list[PlatformSessions]) -> dict[str, float]:
-    """Commands per request as the server counts them, over runs of each case alone."""
-    counts: dict[str, float] = {}
+def _server_commands(
+    redis_url: str, cases: list[_Case], facades: list[PlatformSessions]
+) -> dict[str, dict[str, float]]:
+    """Commands per request by name as the server counts them, over runs of each case alone.
+
+    A script's own calls count under their names (Redis counts the ``HSET`` inside an
+    ``EVALSHA`` as an ``hset`` too), so a script shows as ``evalsha`` plus what it ran.
+    """
+    counts: dict[str, dict[str, float]] = {}
     with _info_client(redis_url) as info:
         for case in cases:
-            total = 0
+            total: Counter[str] = Counter()
             for _ in range(COMMAND_COUNT_RUNS):
                 if case.prepare is not None:
                     case.prepare()
                 _drain(facades)
                 before = _calls(info)
                 case.run()
-                total += _calls(info) - before - 1  # the INFO that read "before"
+                total.update(_calls(info))
+                total.subtract(before)
+                total["info"] -= 1  # the INFO that read "before"
                 if case.cleanup is not None:
                     case.cleanup()
                 _drain(facades)
-            counts[case.name] = total / COMMAND_COUNT_RUNS
+            counts[case.name] = {name: n / COMMAND_COUNT_RUNS for name, n in sorted(total.items()) if n}
     return counts
 
 
@@ -483,6 +640,8 @@ def _info_client(redis_url: str) -> Iterator[redis.Redis]:
         client.close()
 
 
-def _calls(client: redis.Redis) -> int:
+def _calls(client: redis.Redis) -> Counter[str]:
     stats = client.info("commandstats")
-    return sum(int(v["calls"]) for v in stats.values() if isinstance(v, dict))
+    return Counter(
+        {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items() if isinstance(v, dict)}
+    )

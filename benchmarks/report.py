@@ -8,9 +8,10 @@ from benchmarks.anatomy import Anatomy
 from benchmarks.concurrency import Throughput
 from benchmarks.machine import Machine
 from benchmarks.operation_table import OperationTable
-from benchmarks.peers import PeersResult
+from benchmarks.peers import FRAMEWORK_SESSION_ROWS, PeersResult, framework_row
 from benchmarks.purge import PurgeResult
 from benchmarks.scale import ScaleResult
+from benchmarks.storages import StorageKind
 from benchmarks.targets import (
     Verdict,
     operation_verdicts,
@@ -247,6 +248,52 @@ def _peers(peers: PeersResult) -> list[str]:
         )
     lines.append("")
     lines += [f"- not measured: {missing}" for missing in peers.missing]
+    return [*lines, "", *_framework_sessions(peers)]
+
+
+FRAMEWORK_SESSIONS_METHOD = """\
+The rows of `flask.session` and Starlette's `request.session` on this library, from the table
+above, each beside the storage's read row (the session interface installed, the view reads
+only the context). "flask.session off": the extension with Flask's own session interface left
+in place, as it was before this library provided one. The sessions hold the peers' data
+(`PEER_DATA`, 7 keys). A write changes one key (`n`); the writer's session is read untimed
+before each write, so its near-cache entry (which the previous run's write invalidated) is
+current again and the counts are the write's alone. "x read row": the session layer over the
+read row's, same run (Flask rows; the Starlette rows' layer is over bare Starlette). Commands
+by name are per request at the server (a script's own calls count under their names too);
+the server also counts what background threads of the run's facades send meanwhile (the
+two-tier storage's periodic `EXISTS` of its completeness markers, say), which the round trips,
+counted on the request's own context, leave out."""
+
+
+def _framework_sessions(peers: PeersResult) -> list[str]:
+    kinds = [StorageKind.TWO_TIER, StorageKind.REDIS]
+    found = [(kind, peers.row(framework_row(kind, "read, near cache hit"))) for kind in kinds]
+    if not any(peers.row(framework_row(kind, what)) for kind in kinds for what in FRAMEWORK_SESSION_ROWS):
+        return []
+    base = peers.baseline.median
+    lines = [
+        "### Session data through the framework (issue 15)",
+        "",
+        FRAMEWORK_SESSIONS_METHOD,
+        "",
+        "| request | session layer µs | x GET | x read row | Redis round trips | Redis commands by name "
+        "| SQL statements | SQL transactions |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for kind, read in found:
+        names = ["read, near cache hit", *FRAMEWORK_SESSION_ROWS]
+        for row in (peers.row(framework_row(kind, what)) for what in names):
+            if row is None:
+                continue
+            m = row.measured
+            layer = peers.layer(row)
+            versus = "" if read is None or row.framework != "Flask" else f"{layer / peers.layer(read):.2f}"
+            by_name = ", ".join(f"{name} {n:g}" for name, n in (row.commands_by_name or {}).items())
+            lines.append(
+                f"| {m.name} | {layer * 1e6:,.0f} | {layer / base:.2f} | {versus} | {_counts(m, 'redis')} "
+                f"| {by_name or 'none'} | {_counts(m, 'sql')} | {_counts(m, 'transactions')} |"
+            )
     return [*lines, ""]
 
 

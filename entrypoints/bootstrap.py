@@ -75,7 +75,8 @@ def bootstrap(
       process only, the demo's); ``"memory"`` keeps everything in this process (tests,
       single-process tools); ``"fakeredis"`` is the Redis storage in process.
     - ``policy``: timeouts and limits (defaults: 2 h idle, 7 days absolute, 60 s touch
-      interval, 20 sessions per user).
+      interval, 20 sessions per user); without it, the settings' policy
+      (``PLATFORM_SESSIONS_IDLE_TIMEOUT=2h`` and the other policy variables), else the defaults.
     - ``routing_key``: the server secret behind token routing tags; the same in every process
       and across restarts (its fingerprint is stored beside the data, and a process with
       another key refuses to start). A Redis server needs one; a SQLite file gets one kept
@@ -137,7 +138,8 @@ def bootstrap(
         # A builder's stores may outlive the process: a configured key is kept and checked.
         stable = configured.routing_key is not None
         key = configured.routing_key or RoutingKey(secrets.token_bytes(32))
-    policy = policy or SessionPolicy()
+    # An explicit policy is the whole policy, as named stores are: the environment's is not merged in.
+    policy = policy or configured.policy or SessionPolicy()
     wiring = Wiring(
         policy=policy,
         routing_key=key,

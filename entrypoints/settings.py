@@ -17,7 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 from attrs import evolve, field, frozen
 
 from platform_sessions.domain.errors import InvalidInput, InvalidSetting
+from platform_sessions.domain.policy import SessionPolicy
 from platform_sessions.domain.routing import RoutingKey
+from platform_sessions.entrypoints.policy_settings import policy_from_environment
 
 # The SQL adapters' default (adapters/sqlalchemy/tables.py), not imported from there: that
 # imports SQLAlchemy and Alembic, and reading settings (every CLI command, `--help`) must not.
@@ -52,6 +54,8 @@ class Settings:
     database_url: str | None = None
     routing_key: RoutingKey | None = field(default=None, repr=False)
     table_prefix: str = DEFAULT_TABLE_PREFIX
+    # ``None``: the ``bootstrap(policy=...)`` argument, or the defaults (``policy_settings.py``).
+    policy: SessionPolicy | None = None
     sources: Mapping[str, str] = field(factory=dict, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -63,7 +67,9 @@ class Settings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """The settings the ``PLATFORM_SESSIONS_*`` variables give (empty ones count as unset)."""
+        """The settings the ``PLATFORM_SESSIONS_*`` variables give (empty ones count as unset),
+        the session policy's included (``PLATFORM_SESSIONS_IDLE_TIMEOUT``...: see
+        ``policy_settings.py``)."""
         env = os.environ if environ is None else environ
 
         def value(name: str) -> str | None:
@@ -92,6 +98,7 @@ class Settings:
             database_url=checked_database_url(database_url, DATABASE_URL_ENV),
             routing_key=None if key is None else key[0],
             table_prefix=DEFAULT_TABLE_PREFIX if prefix is None else checked_prefix(prefix, TABLE_PREFIX_ENV),
+            policy=policy_from_environment(env),
             sources=sources,
         )
 
