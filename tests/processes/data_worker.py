@@ -8,12 +8,10 @@ Run in a child started with the ``spawn`` method: importable, and nothing happen
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 THREADS = 2
@@ -59,13 +57,10 @@ def build_storage(spec: DataWorkerSpec) -> Any:
 
 def run(spec: DataWorkerSpec, barrier: Any) -> None:
     """The child's entry point: build, read, wait for every worker, write, record."""
+    from tests.processes.race_worker import run_and_record
+
     ledger = DataLedger()
-    try:
-        _write(spec, barrier, ledger)
-    except BaseException:
-        ledger.errors.append(traceback.format_exc())
-        barrier.abort()  # the others must not wait for this one
-    Path(spec.ledger_path).write_text(json.dumps(asdict(ledger)), encoding="utf-8")
+    run_and_record(lambda: _write(spec, barrier, ledger), ledger, spec.ledger_path, barrier)
 
 
 def _write(spec: DataWorkerSpec, barrier: Any, ledger: DataLedger) -> None:

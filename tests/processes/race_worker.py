@@ -128,12 +128,18 @@ def _redis_storage_with_sql_platforms(
 def run(spec: WorkerSpec, barrier: Any) -> None:
     """The child's entry point: build, resolve, wait for every worker, race, write the ledger."""
     ledger = Ledger()
+    run_and_record(lambda: _race(spec, barrier, ledger), ledger, spec.ledger_path, barrier)
+
+
+def run_and_record(body: Callable[[], None], ledger: Any, ledger_path: str, barrier: Any) -> None:
+    """Run a child's ``body``, then write its ledger (a dataclass with an ``errors`` list); a
+    failure goes into the ledger and aborts the barrier, so the other children do not wait."""
     try:
-        _race(spec, barrier, ledger)
+        body()
     except BaseException:
         ledger.errors.append(traceback.format_exc())
-        barrier.abort()  # the others must not wait for this one
-    Path(spec.ledger_path).write_text(json.dumps(asdict(ledger)), encoding="utf-8")
+        barrier.abort()
+    Path(ledger_path).write_text(json.dumps(asdict(ledger)), encoding="utf-8")
 
 
 def _race(spec: WorkerSpec, barrier: Any, ledger: Ledger) -> None:

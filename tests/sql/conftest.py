@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from platform_sessions.adapters.sqlalchemy import SqlAlchemyUserSessionRepository
+from platform_sessions.domain.policy import SessionPolicy
 from tests.sql.databases import KINDS, SqlDatabase, open_database
 
 
@@ -24,3 +26,9 @@ def sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 @pytest.fixture
 def postgres_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlDatabase]:
     yield from open_database(request, tmp_path, "postgresql")
+
+
+@pytest.fixture
+def repository(sql_database: SqlDatabase, policy: SessionPolicy) -> SqlAlchemyUserSessionRepository:
+    """The user-session repository on each kind of database, in turn."""
+    return SqlAlchemyUserSessionRepository(sql_database.sessions, sql_database.tables, policy)

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import Pool
 
 from platform_sessions.adapters.sqlalchemy import (
     DatabaseTimeouts,
-    SqlAlchemyUserSessionRepository,
     SqlEngineSettings,
 )
 from platform_sessions.domain.errors import ConcurrentUpdate
@@ -24,11 +22,6 @@ from tests.sql.databases import SqlDatabase, drop_tables, unique_prefix
 from tests.sql.threads import run_at_once
 
 RACES = 20
-
-
-@pytest.fixture
-def repository(sql_database: SqlDatabase, policy) -> SqlAlchemyUserSessionRepository:
-    return SqlAlchemyUserSessionRepository(sql_database.sessions, sql_database.tables, policy)
 
 
 def test_of_two_writers_with_the_same_version_exactly_one_wins(repository, clock, policy):

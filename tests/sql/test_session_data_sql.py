@@ -23,11 +23,6 @@ from tests.sql.databases import KINDS, SqlDatabase, database_url, migrated_datab
 from tests.sql.test_user_sessions_sql import statements_sent
 
 
-@pytest.fixture
-def repository(sql_database: SqlDatabase, policy) -> SqlAlchemyUserSessionRepository:
-    return SqlAlchemyUserSessionRepository(sql_database.sessions, sql_database.tables, policy)
-
-
 def data_rows(database: SqlDatabase) -> list[tuple[str, str, str, int]]:
     data = database.tables.session_data
     with database.sessions() as db:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Engine
 
@@ -21,11 +20,6 @@ from platform_sessions.domain.routing import issue_token
 from platform_sessions.domain.session import SessionChanges, new_csrf_token
 from tests.builders import ROUTING_KEY, a_session
 from tests.sql.databases import SqlDatabase
-
-
-@pytest.fixture
-def repository(sql_database: SqlDatabase, policy) -> SqlAlchemyUserSessionRepository:
-    return SqlAlchemyUserSessionRepository(sql_database.sessions, sql_database.tables, policy)
 
 
 @contextmanager
